@@ -1,0 +1,399 @@
+//! RFC 8785 JSON Canonicalization Scheme (JCS): the writer, and a fast checker that a text is
+//! already canonical (used by verification, where every stored line must be canonical).
+
+use crate::error::Result;
+use crate::json::{self, cmp_utf16, Value, MAX_DEPTH};
+
+/// Returns the RFC 8785 canonical form of an I-JSON document.
+///
+/// Numbers are written as ECMAScript writes them, object keys are sorted by UTF-16 code units,
+/// and strings escape only what JCS escapes. Input that is not I-JSON is rejected (see
+/// `docs/SPEC.md` for the codes), so the output always parses again to the same value.
+pub fn canonicalize(json: &str) -> Result<String> {
+    let value = json::parse(json)?;
+    Ok(to_canonical(&value))
+}
+
+/// The canonical JSON text of a value.
+pub fn to_canonical(value: &Value) -> String {
+    let mut out = String::with_capacity(128);
+    write_canonical(&mut out, value);
+    out
+}
+
+/// Appends the canonical JSON text of `value` to `out`.
+pub fn write_canonical(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => write_number(out, n.get()),
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(out, k);
+                out.push(':');
+                write_canonical(out, v);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// Writes a finite double as ECMAScript's `Number.prototype.toString` does.
+pub(crate) fn write_number(out: &mut String, v: f64) {
+    let mut buf = ryu_js::Buffer::new();
+    out.push_str(buf.format_finite(v));
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Writes a JSON string with exactly the escapes RFC 8785 prescribes.
+pub(crate) fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &str = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            0x09 => "\\t",
+            0x0A => "\\n",
+            0x0C => "\\f",
+            0x0D => "\\r",
+            0x00..=0x1F => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            out.push_str("\\u00");
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 0xF) as usize] as char);
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// One member of a canonical top-level object, as slices of the text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Member<'a> {
+    /// The key as written between the quotes (canonical escapes included).
+    pub key: &'a str,
+    /// The value's canonical text.
+    pub value: &'a str,
+    /// Byte offset of the key's opening quote.
+    pub start: usize,
+    /// Byte offset just past the value.
+    pub end: usize,
+}
+
+/// Checks that `text` is exactly the canonical form of an I-JSON object, and returns its
+/// top-level members. On failure returns the byte offset where canonical form breaks; the
+/// caller then classifies the failure with the full parser.
+///
+/// A canonical text is I-JSON by construction: keys strictly increase (so none repeats),
+/// strings use no `\u` escape above U+001F (so no lone surrogate), and every number is the
+/// shortest ECMAScript form of a finite double (so nothing is lossy or out of range).
+pub(crate) fn scan_canonical_object(text: &str) -> std::result::Result<Vec<Member<'_>>, usize> {
+    let mut sc = Scanner {
+        s: text.as_bytes(),
+        text,
+        pos: 0,
+    };
+    if sc.s.first() != Some(&b'{') {
+        return Err(0);
+    }
+    let mut members = Vec::with_capacity(16);
+    sc.object(1, Some(&mut members))?;
+    if sc.pos != sc.s.len() {
+        return Err(sc.pos);
+    }
+    Ok(members)
+}
+
+struct Scanner<'a> {
+    s: &'a [u8],
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn value(&mut self, depth: usize) -> std::result::Result<(), usize> {
+        match self.s.get(self.pos) {
+            Some(b'{') => self.object(depth + 1, None),
+            Some(b'[') => self.array(depth + 1),
+            Some(b'"') => self.string().map(|_| ()),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => Err(self.pos),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> std::result::Result<(), usize> {
+        if self.s[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(self.pos)
+        }
+    }
+
+    fn object(
+        &mut self,
+        depth: usize,
+        mut members: Option<&mut Vec<Member<'a>>>,
+    ) -> std::result::Result<(), usize> {
+        if depth > MAX_DEPTH {
+            return Err(self.pos);
+        }
+        self.pos += 1;
+        if self.s.get(self.pos) == Some(&b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        let mut prev: Option<&'a str> = None;
+        loop {
+            let start = self.pos;
+            if self.s.get(self.pos) != Some(&b'"') {
+                return Err(self.pos);
+            }
+            let key = self.string()?;
+            if let Some(p) = prev {
+                if !key_less(p, key) {
+                    return Err(start);
+                }
+            }
+            prev = Some(key);
+            if self.s.get(self.pos) != Some(&b':') {
+                return Err(self.pos);
+            }
+            self.pos += 1;
+            let vstart = self.pos;
+            self.value(depth)?;
+            if let Some(m) = members.as_deref_mut() {
+                m.push(Member {
+                    key,
+                    value: &self.text[vstart..self.pos],
+                    start,
+                    end: self.pos,
+                });
+            }
+            match self.s.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.pos),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> std::result::Result<(), usize> {
+        if depth > MAX_DEPTH {
+            return Err(self.pos);
+        }
+        self.pos += 1;
+        if self.s.get(self.pos) == Some(&b']') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.value(depth)?;
+            match self.s.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.pos),
+            }
+        }
+    }
+
+    /// Checks a canonical string and returns its raw content (between the quotes).
+    fn string(&mut self) -> std::result::Result<&'a str, usize> {
+        self.pos += 1;
+        let start = self.pos;
+        loop {
+            let Some(&b) = self.s.get(self.pos) else {
+                return Err(self.pos);
+            };
+            match b {
+                b'"' => {
+                    let raw = &self.text[start..self.pos];
+                    self.pos += 1;
+                    return Ok(raw);
+                }
+                b'\\' => {
+                    match self.s.get(self.pos + 1) {
+                        Some(b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't') => self.pos += 2,
+                        Some(b'u') => {
+                            // Only control characters without a short escape use \u00xx.
+                            let h = self.s.get(self.pos + 2..self.pos + 6).ok_or(self.pos)?;
+                            let lower_hex =
+                                |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
+                            if h[0] != b'0' || h[1] != b'0' || !h[2..].iter().all(|&c| lower_hex(c))
+                            {
+                                return Err(self.pos);
+                            }
+                            let v = u8::from_str_radix(&self.text[self.pos + 4..self.pos + 6], 16)
+                                .map_err(|_| self.pos)?;
+                            if v >= 0x20 || matches!(v, 0x08 | 0x09 | 0x0A | 0x0C | 0x0D) {
+                                return Err(self.pos);
+                            }
+                            self.pos += 6;
+                        }
+                        _ => return Err(self.pos),
+                    }
+                }
+                0x00..=0x1F => return Err(self.pos),
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    fn number(&mut self) -> std::result::Result<(), usize> {
+        let start = self.pos;
+        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e') = self.s.get(self.pos) {
+            self.pos += 1;
+        }
+        let lit = &self.text[start..self.pos];
+        let digits = lit.strip_prefix('-').unwrap_or(lit);
+        // Fast path: a plain integer of at most 15 digits is canonical iff it has no leading
+        // zero and is not "-0".
+        if !digits.is_empty()
+            && digits.len() <= 15
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && (digits == "0" && lit.len() == 1 || !digits.starts_with('0'))
+        {
+            return Ok(());
+        }
+        match lit.parse::<f64>() {
+            Ok(v) if v.is_finite() => {
+                let mut buf = ryu_js::Buffer::new();
+                if buf.format_finite(v) == lit {
+                    Ok(())
+                } else {
+                    Err(start)
+                }
+            }
+            _ => Err(start),
+        }
+    }
+}
+
+/// Strict `a < b` in RFC 8785 order for raw (canonically escaped) key texts.
+fn key_less(a: &str, b: &str) -> bool {
+    if !a.contains('\\') && !b.contains('\\') {
+        return cmp_utf16(a, b).is_lt();
+    }
+    let decode = |raw: &str| match json::parse(&format!("\"{raw}\"")) {
+        Ok(Value::String(s)) => s,
+        _ => String::new(),
+    };
+    cmp_utf16(&decode(a), &decode(b)).is_lt()
+}
+
+/// Whether `text` is the canonical form of some I-JSON value (any type at the top level).
+pub fn is_canonical(text: &str) -> bool {
+    let mut sc = Scanner {
+        s: text.as_bytes(),
+        text,
+        pos: 0,
+    };
+    sc.value(0).is_ok() && sc.pos == sc.s.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_follow_ecmascript() {
+        let cases = [
+            ("1.0", "1"),
+            ("-0", "0"),
+            ("1e21", "1e+21"),
+            ("1e20", "100000000000000000000"),
+            ("0.000001", "0.000001"),
+            ("0.0000001", "1e-7"),
+            ("333333333.33333329", "333333333.3333333"),
+            ("4.50", "4.5"),
+            ("2e-3", "0.002"),
+            ("87515321284314368", "87515321284314370"),
+            ("87515321284314370", "87515321284314370"),
+            ("123456789012345680000", "123456789012345680000"),
+            ("5e-324", "5e-324"),
+            ("1.7976931348623157e308", "1.7976931348623157e+308"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(canonicalize(input).unwrap(), want, "{input}");
+            assert!(is_canonical(want), "{want}");
+        }
+    }
+
+    #[test]
+    fn strings_escape_only_what_jcs_escapes() {
+        let got =
+            canonicalize(r#""\u0000\u001f\b\t\n\f\r\"\\\/\u007f\u00e9\ud83d\ude02""#).unwrap();
+        assert_eq!(
+            got,
+            "\"\\u0000\\u001f\\b\\t\\n\\f\\r\\\"\\\\/\u{7f}\u{e9}\u{1F602}\""
+        );
+        assert!(is_canonical(&got));
+    }
+
+    #[test]
+    fn checker_rejects_non_canonical_forms() {
+        for bad in [
+            "{\"b\":1,\"a\":2}",
+            "{\"a\":1,\"a\":1}",
+            "{ \"a\":1}",
+            "{\"a\":1.0}",
+            "{\"a\":-0}",
+            "{\"a\":1E+30}",
+            "{\"a\":01}",
+            "{\"a\":\"\\/\"}",
+            "{\"a\":\"\\u0041\"}",
+            "{\"a\":\"\\u000a\"}",
+            "{\"a\":\"\\u001F\"}",
+            "{\"a\":9007199254740993}",
+            "{\"a\":[1,]}",
+            "{\"a\":1}\n",
+            "[1]",
+        ] {
+            assert!(scan_canonical_object(bad).is_err(), "{bad}");
+        }
+        let ok = "{\"\":0,\"\\n\":-1.5,\"a\":[true,false,null,{}],\"b\":\"\\u001f\"}";
+        assert_eq!(scan_canonical_object(ok).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn escaped_keys_sort_by_decoded_value() {
+        // "\n" (U+000A) sorts before "A" although its escaped text starts with a backslash.
+        assert!(scan_canonical_object("{\"\\n\":1,\"A\":2}").is_ok());
+        assert!(scan_canonical_object("{\"A\":2,\"\\n\":1}").is_err());
+    }
+}

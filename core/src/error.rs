@@ -1,0 +1,231 @@
+//! The one error type of the core. Every variant has a stable code (`Error::code`) that is
+//! part of the public format and listed in `docs/SPEC.md`.
+
+use std::fmt;
+
+/// Why a syntactically valid JSON text is not I-JSON (RFC 7493) as tokenpixel requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IJsonReason {
+    /// An object names the same key twice.
+    DuplicateKey,
+    /// `NaN`, `Infinity` or `-Infinity` (not JSON at all, but common output of JSON writers).
+    NonFiniteNumber,
+    /// A number beyond the IEEE 754 double range, or a non-zero number that rounds to zero.
+    NumberOutOfRange,
+    /// An integer literal beyond ±2^53 that is neither a double's exact value nor its shortest form.
+    LossyInteger,
+    /// A `\uD800`..`\uDFFF` escape that is not part of a surrogate pair.
+    LoneSurrogate,
+    /// The bytes are not UTF-8.
+    InvalidUtf8,
+}
+
+impl IJsonReason {
+    /// The stable reason code, e.g. `"DUPLICATE_KEY"`.
+    pub fn code(self) -> &'static str {
+        match self {
+            IJsonReason::DuplicateKey => "DUPLICATE_KEY",
+            IJsonReason::NonFiniteNumber => "NON_FINITE_NUMBER",
+            IJsonReason::NumberOutOfRange => "NUMBER_OUT_OF_RANGE",
+            IJsonReason::LossyInteger => "LOSSY_INTEGER",
+            IJsonReason::LoneSurrogate => "LONE_SURROGATE",
+            IJsonReason::InvalidUtf8 => "INVALID_UTF8",
+        }
+    }
+}
+
+/// Where in a JSON text something went wrong: byte offset plus 1-based line and column
+/// (the column counts characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Position {
+    pub offset: usize,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Position {
+    /// Computes line and column of `offset` in `text` (only on the error path).
+    pub(crate) fn locate(text: &[u8], offset: usize) -> Position {
+        let offset = offset.min(text.len());
+        let before = &text[..offset];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        // Count characters, not bytes: skip UTF-8 continuation bytes.
+        let column = before[line_start..]
+            .iter()
+            .filter(|&&b| (b & 0xC0) != 0x80)
+            .count()
+            + 1;
+        Position {
+            offset,
+            line,
+            column,
+        }
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}, column {}", self.line, self.column)
+    }
+}
+
+/// Every failure the core reports. Match on [`Error::code`] for a stable identifier.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The text is not JSON (RFC 8259): bad syntax, truncation or trailing characters.
+    #[error("malformed JSON at {at}: {detail}")]
+    MalformedJson { detail: String, at: Position },
+
+    /// Valid JSON that breaks an I-JSON rule (see [`IJsonReason`]).
+    #[error("not I-JSON at {at}: {detail} ({})", reason.code())]
+    NotIJson {
+        reason: IJsonReason,
+        detail: String,
+        at: Position,
+    },
+
+    /// A documented size or nesting limit was exceeded.
+    #[error("limit exceeded: {detail}")]
+    LimitExceeded { detail: String },
+
+    /// A stored pixel line is valid I-JSON but not its own RFC 8785 canonical form.
+    #[error("not canonical at byte {offset}: {detail}")]
+    NotCanonical { detail: String, offset: usize },
+
+    /// The pixel does not follow schema v1; `path` is a JSON path such as `$.context.tasks[2].id`.
+    #[error("schema violation at {path}: {detail}")]
+    SchemaViolation { path: String, detail: String },
+
+    /// The pixel declares a schema version this library does not know.
+    #[error("unknown schema version {found}: this library reads schema 1")]
+    UnknownSchemaVersion { found: String },
+
+    /// A corridor that is not `DISTRICT_<n>.CHAMBER_<X>.NODE_<Y>`.
+    #[error("invalid corridor {corridor:?}: {detail}")]
+    InvalidCorridor { corridor: String, detail: String },
+
+    /// The stored `hash` is not the hash of the pixel's content: the content changed.
+    #[error("hash mismatch: stored {stored}, computed {computed} (the pixel's content changed)")]
+    HashMismatch { stored: String, computed: String },
+
+    /// The stored `stateHash` is not the hash of the pixel's state surface.
+    #[error("stateHash mismatch: stored {stored}, computed {computed}")]
+    StateHashMismatch { stored: String, computed: String },
+
+    /// `prevHash` is not the previous pixel's `hash`: a pixel was removed, inserted or reordered.
+    #[error("broken link: prevHash is {found}, expected {expected} (a pixel was removed, inserted or reordered)")]
+    BrokenLink { expected: String, found: String },
+
+    /// `seq` does not follow the previous pixel's `seq` by one.
+    #[error("sequence gap: seq is {found}, expected {expected}")]
+    SequenceGap { expected: u64, found: u64 },
+
+    /// `agentId` differs from the chain's first pixel.
+    #[error("agent changed mid-chain: {found:?}, expected {expected:?}")]
+    AgentChanged { expected: String, found: String },
+
+    /// `timestampMs` is earlier than the previous pixel's.
+    #[error("time went backwards: timestampMs {found} is before the previous {previous}")]
+    TimeReversed { previous: u64, found: u64 },
+
+    /// The first pixel has `seq` > 0 and no trusted anchor was supplied.
+    #[error("the chain does not start at genesis (first seq is {seq}); verify it against a trusted anchor hash")]
+    NotGenesis { seq: u64 },
+
+    /// The first pixel's `prevHash` is not the trusted anchor supplied by the caller.
+    #[error("anchor mismatch: first prevHash is {found}, trusted anchor is {anchor}")]
+    AnchorMismatch { anchor: String, found: String },
+
+    /// An argument to a core function is out of its domain (bad anchor, bad option).
+    #[error("invalid argument: {detail}")]
+    InvalidArgument { detail: String },
+}
+
+impl Error {
+    /// The stable code of this error, e.g. `"BROKEN_LINK"`. Codes never change meaning.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::MalformedJson { .. } => "MALFORMED_JSON",
+            Error::NotIJson { .. } => "NOT_I_JSON",
+            Error::LimitExceeded { .. } => "LIMIT_EXCEEDED",
+            Error::NotCanonical { .. } => "NOT_CANONICAL",
+            Error::SchemaViolation { .. } => "SCHEMA_VIOLATION",
+            Error::UnknownSchemaVersion { .. } => "UNKNOWN_SCHEMA_VERSION",
+            Error::InvalidCorridor { .. } => "INVALID_CORRIDOR",
+            Error::HashMismatch { .. } => "HASH_MISMATCH",
+            Error::StateHashMismatch { .. } => "STATE_HASH_MISMATCH",
+            Error::BrokenLink { .. } => "BROKEN_LINK",
+            Error::SequenceGap { .. } => "SEQUENCE_GAP",
+            Error::AgentChanged { .. } => "AGENT_CHANGED",
+            Error::TimeReversed { .. } => "TIME_REVERSED",
+            Error::NotGenesis { .. } => "NOT_GENESIS",
+            Error::AnchorMismatch { .. } => "ANCHOR_MISMATCH",
+            Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
+        }
+    }
+
+    /// The family of the code, used by bindings to pick an exception class:
+    /// `"json"`, `"schema"`, `"chain"` or `"argument"`.
+    pub fn family(&self) -> &'static str {
+        match self {
+            Error::MalformedJson { .. }
+            | Error::NotIJson { .. }
+            | Error::LimitExceeded { .. }
+            | Error::NotCanonical { .. } => "json",
+            Error::SchemaViolation { .. }
+            | Error::UnknownSchemaVersion { .. }
+            | Error::InvalidCorridor { .. } => "schema",
+            Error::InvalidArgument { .. } => "argument",
+            _ => "chain",
+        }
+    }
+
+    /// For `NOT_I_JSON`, the finer reason code (e.g. `"DUPLICATE_KEY"`).
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Error::NotIJson { reason, .. } => Some(reason.code()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn schema(path: impl Into<String>, detail: impl Into<String>) -> Error {
+        Error::SchemaViolation {
+            path: path.into(),
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn argument(detail: impl Into<String>) -> Error {
+        Error::InvalidArgument {
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Every stable code, in the order `docs/SPEC.md` lists them.
+pub const ALL_CODES: &[&str] = &[
+    "MALFORMED_JSON",
+    "NOT_I_JSON",
+    "LIMIT_EXCEEDED",
+    "NOT_CANONICAL",
+    "SCHEMA_VIOLATION",
+    "UNKNOWN_SCHEMA_VERSION",
+    "INVALID_CORRIDOR",
+    "HASH_MISMATCH",
+    "STATE_HASH_MISMATCH",
+    "BROKEN_LINK",
+    "SEQUENCE_GAP",
+    "AGENT_CHANGED",
+    "TIME_REVERSED",
+    "NOT_GENESIS",
+    "ANCHOR_MISMATCH",
+    "INVALID_ARGUMENT",
+];
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,109 @@
+//! SHA-256 digests written as `sha256:<64 lowercase hex>`, and the domain tags of schema v1.
+
+use std::fmt;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::error::{Error, Result};
+
+/// Domain tag prefixed to the canonical bytes of a pixel (without `hash`) to form `hash`.
+pub const PIXEL_DOMAIN: &[u8] = b"tokenpixel/v1/pixel\0";
+
+/// Domain tag prefixed to the canonical bytes of the state surface to form `stateHash`.
+pub const STATE_DOMAIN: &[u8] = b"tokenpixel/v1/state\0";
+
+/// The `prevHash` of a genesis pixel (seq 0): `sha256:` followed by 64 zeros.
+pub const GENESIS: Digest = Digest([0; 32]);
+
+/// The text form of [`GENESIS`].
+pub const GENESIS_HASH: &str =
+    "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// A SHA-256 digest.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest(pub [u8; 32]);
+
+impl Digest {
+    /// Parses `sha256:<64 lowercase hex>`; anything else (uppercase, other lengths) is refused.
+    pub fn parse(text: &str) -> Option<Digest> {
+        let hex = text.strip_prefix("sha256:")?;
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in hex.as_bytes().chunks_exact(2).enumerate() {
+            let nib = |c: u8| match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                _ => None,
+            };
+            out[i] = (nib(pair[0])? << 4) | nib(pair[1])?;
+        }
+        Some(Digest(out))
+    }
+
+    /// Parses a caller-supplied hash argument, with an `INVALID_ARGUMENT` error naming `what`.
+    pub fn parse_arg(text: &str, what: &str) -> Result<Digest> {
+        Digest::parse(text).ok_or_else(|| {
+            Error::argument(format!(
+                "{what} must be \"sha256:\" followed by 64 lowercase hex digits, got {text:?}"
+            ))
+        })
+    }
+
+    /// SHA-256 of `domain` followed by each part in order.
+    pub fn of_parts(domain: &[u8], parts: &[&[u8]]) -> Digest {
+        let mut h = Sha256::new();
+        h.update(domain);
+        for p in parts {
+            h.update(p);
+        }
+        Digest(h.finalize().into())
+    }
+
+    /// The first `n` hex digits, for display (`n` ≤ 64).
+    pub fn short(&self, n: usize) -> String {
+        self.to_string()[7..7 + n.min(64)].to_owned()
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = [0u8; 64];
+        for (i, b) in self.0.iter().enumerate() {
+            s[2 * i] = HEX[(b >> 4) as usize];
+            s[2 * i + 1] = HEX[(b & 0xF) as usize];
+        }
+        f.write_str("sha256:")?;
+        f.write_str(std::str::from_utf8(&s).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_bad_forms() {
+        let d = Digest::of_parts(b"", &[b"abc"]);
+        assert_eq!(
+            d.to_string(),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(Digest::parse(&d.to_string()), Some(d));
+        assert_eq!(GENESIS.to_string(), GENESIS_HASH);
+        assert!(Digest::parse(&d.to_string().to_uppercase()).is_none());
+        assert!(Digest::parse("sha256:abc").is_none());
+        assert!(Digest::parse(
+            "md5:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        )
+        .is_none());
+    }
+}

@@ -1,0 +1,675 @@
+//! The token pixel, schema v1: field rules, the canonical line, and the two hashes.
+//!
+//! A stored pixel is one canonical JSON line (RFC 8785) holding exactly the fifteen keys of
+//! [`KEYS`]. `hash` covers the line without the `hash` member; `stateHash` covers the state
+//! surface (`autonomyIndex`, `context`, `intentHash`, `state`, `stateVector`) only.
+
+use crate::canonical::{self, scan_canonical_object, Member};
+use crate::context::{describe, validate_context};
+use crate::corridor::Corridor;
+use crate::error::{Error, Result};
+use crate::hash::{Digest, PIXEL_DOMAIN, STATE_DOMAIN};
+use crate::json::{self, Map, Value, MAX_DOCUMENT_BYTES};
+
+/// The schema version this library writes and reads.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Largest integer a pixel field may hold: 2^53 - 1, exact in every language.
+pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
+
+/// Latest representable timestamp: 9999-12-31T23:59:59.999Z in Unix milliseconds.
+pub const MAX_TIMESTAMP_MS: u64 = 253_402_300_799_999;
+
+/// Maximum length of `agentId` and `sessionId`.
+pub const MAX_ID_LEN: usize = 128;
+
+/// Maximum length of `intentHash`.
+pub const MAX_INTENT_LEN: usize = 256;
+
+/// Maximum number of entries in `stateVector`.
+pub const MAX_STATE_VECTOR: usize = 64;
+
+/// Maximum length of a `stateVector` name.
+pub const MAX_STATE_NAME_LEN: usize = 64;
+
+/// The keys of a v1 pixel, in canonical (RFC 8785) order. All are required.
+pub const KEYS: [&str; 15] = [
+    "agentId",
+    "autonomyIndex",
+    "context",
+    "corridor",
+    "eventDelta",
+    "hash",
+    "intentHash",
+    "prevHash",
+    "schema",
+    "seq",
+    "sessionId",
+    "state",
+    "stateHash",
+    "stateVector",
+    "timestampMs",
+];
+
+const I_AGENT: usize = 0;
+const I_AUTONOMY: usize = 1;
+const I_CONTEXT: usize = 2;
+const I_CORRIDOR: usize = 3;
+const I_EVENT_DELTA: usize = 4;
+const I_HASH: usize = 5;
+const I_INTENT: usize = 6;
+const I_PREV: usize = 7;
+const I_SEQ: usize = 9;
+const I_SESSION: usize = 10;
+const I_STATE: usize = 11;
+const I_STATE_HASH: usize = 12;
+const I_STATE_VECTOR: usize = 13;
+const I_TIMESTAMP: usize = 14;
+
+/// What chain verification needs from a pixel, borrowed from its line.
+#[derive(Debug, Clone)]
+pub(crate) struct Header<'a> {
+    pub seq: u64,
+    pub agent_id: &'a str,
+    pub timestamp_ms: u64,
+    pub prev_hash: Digest,
+    pub hash: Digest,
+}
+
+/// A line that passed the syntax, canonical-form and schema checks (not yet the hashes).
+pub(crate) struct Checked<'a> {
+    pub members: Vec<Member<'a>>,
+    pub header: Header<'a>,
+    pub state_hash: Digest,
+}
+
+impl Checked<'_> {
+    fn raw(&self, i: usize) -> &str {
+        self.members[i].value
+    }
+
+    /// Recomputes `hash` and `stateHash` and compares them with the stored values.
+    pub fn check_hashes(&self, line: &str) -> Result<()> {
+        let h = &self.members[I_HASH];
+        // `hash` is never the last member, so drop it together with the comma after it.
+        let computed = Digest::of_parts(
+            PIXEL_DOMAIN,
+            &[&line.as_bytes()[..h.start], &line.as_bytes()[h.end + 1..]],
+        );
+        if computed != self.header.hash {
+            return Err(Error::HashMismatch {
+                stored: self.header.hash.to_string(),
+                computed: computed.to_string(),
+            });
+        }
+        let computed = state_digest(
+            self.raw(I_AUTONOMY),
+            self.raw(I_CONTEXT),
+            self.raw(I_INTENT),
+            self.raw(I_STATE),
+            self.raw(I_STATE_VECTOR),
+        );
+        if computed != self.state_hash {
+            return Err(Error::StateHashMismatch {
+                stored: self.state_hash.to_string(),
+                computed: computed.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `stateHash`: SHA-256 over the state domain tag and the canonical state surface object.
+fn state_digest(autonomy: &str, context: &str, intent: &str, state: &str, vector: &str) -> Digest {
+    Digest::of_parts(
+        STATE_DOMAIN,
+        &[
+            b"{\"autonomyIndex\":",
+            autonomy.as_bytes(),
+            b",\"context\":",
+            context.as_bytes(),
+            b",\"intentHash\":",
+            intent.as_bytes(),
+            b",\"state\":",
+            state.as_bytes(),
+            b",\"stateVector\":",
+            vector.as_bytes(),
+            b"}",
+        ],
+    )
+}
+
+fn field_path(key: &str) -> String {
+    format!("$.{key}")
+}
+
+/// Decodes a canonical JSON string member; `None` if the raw text is not a string.
+fn raw_string(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    if !inner.contains('\\') {
+        return Some(std::borrow::Cow::Borrowed(inner));
+    }
+    match json::parse(raw) {
+        Ok(Value::String(s)) => Some(std::borrow::Cow::Owned(s)),
+        _ => None,
+    }
+}
+
+/// A canonical non-negative integer member no larger than `max`.
+fn raw_uint(raw: &str, key: &str, max: u64) -> Result<u64> {
+    let n = (raw.len() <= 16 && raw.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| raw.parse::<u64>().ok())
+        .flatten();
+    match n {
+        Some(n) if n <= max => Ok(n),
+        _ => Err(Error::schema(
+            field_path(key),
+            format!("must be an integer from 0 to {max}, got {}", short(raw)),
+        )),
+    }
+}
+
+fn raw_digest(raw: &str, key: &str) -> Result<Digest> {
+    raw_string(raw)
+        .and_then(|s| Digest::parse(&s))
+        .ok_or_else(|| {
+            Error::schema(
+                field_path(key),
+                format!(
+                    "must be \"sha256:\" followed by 64 lowercase hex digits, got {}",
+                    short(raw)
+                ),
+            )
+        })
+}
+
+fn short(raw: &str) -> String {
+    if raw.len() <= 80 {
+        raw.to_owned()
+    } else {
+        let mut end = 77;
+        while !raw.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}...", &raw[..end])
+    }
+}
+
+/// An id (`agentId`, `sessionId`): 1..=128 of `A-Z a-z 0-9 _ . -`, starting with a letter or digit.
+pub fn validate_id(id: &str, key: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id.as_bytes()[0].is_ascii_alphanumeric()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::schema(
+            field_path(key),
+            format!(
+                "must be 1 to {MAX_ID_LEN} characters of A-Z a-z 0-9 _ . - starting with a letter or digit, got {id:?}"
+            ),
+        ))
+    }
+}
+
+fn check_state_vector(v: &Value) -> Result<()> {
+    const P: &str = "$.stateVector";
+    let map = v.as_object().ok_or_else(|| {
+        Error::schema(
+            P,
+            format!("must be an object of numbers, got {}", describe(v)),
+        )
+    })?;
+    if map.len() > MAX_STATE_VECTOR {
+        return Err(Error::schema(
+            P,
+            format!(
+                "has {} entries, at most {MAX_STATE_VECTOR} are allowed",
+                map.len()
+            ),
+        ));
+    }
+    for (name, x) in map.iter() {
+        let name_ok = !name.is_empty()
+            && name.len() <= MAX_STATE_NAME_LEN
+            && (name.as_bytes()[0].is_ascii_alphabetic() || name.as_bytes()[0] == b'_')
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !name_ok {
+            return Err(Error::schema(
+                format!("{P}.{name}"),
+                format!("names are 1 to {MAX_STATE_NAME_LEN} of A-Z a-z 0-9 _, not starting with a digit"),
+            ));
+        }
+        if x.as_f64().is_none() {
+            return Err(Error::schema(
+                format!("{P}.{name}"),
+                format!("must be a number, got {}", describe(x)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks syntax, canonical form and schema of one stored pixel line.
+pub(crate) fn check_line(line: &str) -> Result<Checked<'_>> {
+    if line.len() > MAX_DOCUMENT_BYTES {
+        return Err(json::too_large(line.len()));
+    }
+    let members = match scan_canonical_object(line) {
+        Ok(m) => m,
+        Err(offset) => return Err(classify_non_canonical(line, offset)),
+    };
+    check_members(members)
+}
+
+/// A line failed the canonical scan: find out why, with the full parser.
+fn classify_non_canonical(line: &str, offset: usize) -> Error {
+    let value = match json::parse(line) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let Some(map) = value.as_object() else {
+        return Error::schema(
+            "$",
+            format!("a pixel must be a JSON object, got {}", describe(&value)),
+        );
+    };
+    if let Some(e) = map
+        .get("schema")
+        .and_then(|v| version_error(&canonical::to_canonical(v)))
+    {
+        return e;
+    }
+    Error::NotCanonical {
+        offset,
+        detail: "the line is valid I-JSON but not its RFC 8785 canonical form (key order, whitespace, number or string form)".to_owned(),
+    }
+}
+
+/// `UNKNOWN_SCHEMA_VERSION` for an integer other than 1, `SCHEMA_VIOLATION` for a non-integer.
+fn version_error(raw: &str) -> Option<Error> {
+    if raw == "1" {
+        return None;
+    }
+    if raw.bytes().all(|b| b.is_ascii_digit()) && !raw.is_empty() {
+        return Some(Error::UnknownSchemaVersion { found: short(raw) });
+    }
+    Some(Error::schema(
+        "$.schema",
+        format!("must be the integer 1, got {}", short(raw)),
+    ))
+}
+
+fn check_members(members: Vec<Member<'_>>) -> Result<Checked<'_>> {
+    match members.iter().find(|m| m.key == "schema") {
+        None => return Err(Error::schema("$.schema", "missing required key")),
+        Some(m) => {
+            if let Some(e) = version_error(m.value) {
+                return Err(e);
+            }
+        }
+    }
+    if members.len() != KEYS.len() || members.iter().zip(KEYS).any(|(m, k)| m.key != k) {
+        if let Some(m) = members.iter().find(|m| !KEYS.contains(&m.key)) {
+            return Err(Error::schema(
+                field_path(m.key),
+                "unknown key: a v1 pixel holds exactly the keys listed in docs/SPEC.md",
+            ));
+        }
+        let missing = KEYS
+            .iter()
+            .find(|k| !members.iter().any(|m| m.key == **k))
+            .unwrap_or(&"?");
+        return Err(Error::schema(field_path(missing), "missing required key"));
+    }
+    let raw = |i: usize| members[i].value;
+
+    let agent_id = raw_string(raw(I_AGENT)).ok_or_else(|| {
+        Error::schema(
+            "$.agentId",
+            format!("must be a string, got {}", short(raw(I_AGENT))),
+        )
+    })?;
+    validate_id(&agent_id, "agentId")?;
+    let agent_id = &raw(I_AGENT)[1..raw(I_AGENT).len() - 1]; // ids never hold escapes
+
+    let session = raw_string(raw(I_SESSION)).ok_or_else(|| {
+        Error::schema(
+            "$.sessionId",
+            format!("must be a string, got {}", short(raw(I_SESSION))),
+        )
+    })?;
+    validate_id(&session, "sessionId")?;
+
+    let corridor = raw_string(raw(I_CORRIDOR)).ok_or_else(|| {
+        Error::schema(
+            "$.corridor",
+            format!("must be a string, got {}", short(raw(I_CORRIDOR))),
+        )
+    })?;
+    Corridor::parse(&corridor)?;
+
+    let autonomy = raw(I_AUTONOMY);
+    let a: f64 = if autonomy.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+        autonomy.parse().unwrap_or(f64::NAN)
+    } else {
+        f64::NAN
+    };
+    if !(0.0..=1.0).contains(&a) {
+        return Err(Error::schema(
+            "$.autonomyIndex",
+            format!("must be a number from 0 to 1, got {}", short(autonomy)),
+        ));
+    }
+
+    let intent = raw(I_INTENT);
+    if intent != "null" {
+        let s = raw_string(intent).ok_or_else(|| {
+            Error::schema(
+                "$.intentHash",
+                format!("must be a string or null, got {}", short(intent)),
+            )
+        })?;
+        if s.is_empty() || s.chars().count() > MAX_INTENT_LEN || s.chars().any(char::is_control) {
+            return Err(Error::schema(
+                "$.intentHash",
+                format!("must be 1 to {MAX_INTENT_LEN} characters without control characters"),
+            ));
+        }
+    }
+
+    raw_uint(raw(I_EVENT_DELTA), "eventDelta", MAX_SAFE_INTEGER)?;
+    let seq = raw_uint(raw(I_SEQ), "seq", MAX_SAFE_INTEGER)?;
+    let timestamp_ms = raw_uint(raw(I_TIMESTAMP), "timestampMs", MAX_TIMESTAMP_MS)?;
+
+    if !raw(I_STATE).starts_with('{') {
+        return Err(Error::schema(
+            "$.state",
+            format!("must be an object, got {}", short(raw(I_STATE))),
+        ));
+    }
+    check_state_vector(&json::parse(raw(I_STATE_VECTOR))?)?;
+    if raw(I_CONTEXT) != "null" {
+        validate_context(&json::parse(raw(I_CONTEXT))?)?;
+    }
+
+    let hash = raw_digest(raw(I_HASH), "hash")?;
+    let prev_hash = raw_digest(raw(I_PREV), "prevHash")?;
+    let state_hash = raw_digest(raw(I_STATE_HASH), "stateHash")?;
+
+    Ok(Checked {
+        header: Header {
+            seq,
+            agent_id,
+            timestamp_ms,
+            prev_hash,
+            hash,
+        },
+        state_hash,
+        members,
+    })
+}
+
+/// A token pixel: one checkpoint of an agent's state at a corridor, linked into a hash chain.
+///
+/// A `Pixel` always passed the schema checks; its hashes are checked by verification, so a
+/// tampered pixel can still be loaded and then reported with its index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pixel {
+    line: String,
+    seq: u64,
+    agent_id: String,
+    session_id: String,
+    corridor: Corridor,
+    timestamp_ms: u64,
+    autonomy_index: f64,
+    intent_hash: Option<String>,
+    event_delta: u64,
+    state_vector: Map,
+    state: Map,
+    context: Value,
+    state_hash: Digest,
+    prev_hash: Digest,
+    hash: Digest,
+}
+
+impl Pixel {
+    /// Reads a pixel from any I-JSON text (it need not be canonical; pretty-printed is fine).
+    /// Schema rules apply; hashes are not checked here (see [`crate::verify`]).
+    pub fn from_json(text: &str) -> Result<Pixel> {
+        if text.len() > MAX_DOCUMENT_BYTES {
+            return Err(json::too_large(text.len()));
+        }
+        Pixel::from_value(json::parse(text)?)
+    }
+
+    /// Reads a pixel from a JSON value.
+    pub fn from_value(value: Value) -> Result<Pixel> {
+        let line = canonical::to_canonical(&value);
+        let checked = check_line(&line)?;
+        let header = &checked.header;
+        let (seq, timestamp_ms, prev_hash, hash, state_hash) = (
+            header.seq,
+            header.timestamp_ms,
+            header.prev_hash,
+            header.hash,
+            checked.state_hash,
+        );
+        drop(checked);
+        let Value::Object(mut map) = value else {
+            return Err(Error::schema("$", "a pixel must be a JSON object"));
+        };
+        let mut take = |k: &str| map.remove(k).unwrap_or(Value::Null);
+        let string = |v: Value| match v {
+            Value::String(s) => s,
+            _ => String::new(),
+        };
+        let object = |v: Value| match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        let agent_id = string(take("agentId"));
+        let session_id = string(take("sessionId"));
+        let corridor = Corridor::parse(&string(take("corridor")))?;
+        let autonomy_index = take("autonomyIndex").as_f64().unwrap_or(0.0);
+        let intent_hash = match take("intentHash") {
+            Value::String(s) => Some(s),
+            _ => None,
+        };
+        let event_delta = take("eventDelta").as_f64().unwrap_or(0.0) as u64;
+        let state_vector = object(take("stateVector"));
+        let state = object(take("state"));
+        let context = take("context");
+        Ok(Pixel {
+            line,
+            seq,
+            agent_id,
+            session_id,
+            corridor,
+            timestamp_ms,
+            autonomy_index,
+            intent_hash,
+            event_delta,
+            state_vector,
+            state,
+            context,
+            state_hash,
+            prev_hash,
+            hash,
+        })
+    }
+
+    /// The pixel as a JSON value (an object with the fifteen v1 keys).
+    pub fn to_value(&self) -> Value {
+        json::parse(&self.line).unwrap_or(Value::Null)
+    }
+
+    /// The canonical JSON line (RFC 8785, no trailing newline): the stored form.
+    pub fn to_json(&self) -> &str {
+        &self.line
+    }
+
+    pub fn schema(&self) -> u64 {
+        SCHEMA_VERSION
+    }
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+    pub fn agent_id(&self) -> &str {
+        &self.agent_id
+    }
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+    pub fn corridor(&self) -> &Corridor {
+        &self.corridor
+    }
+    /// Milliseconds since the Unix epoch (UTC).
+    pub fn timestamp_ms(&self) -> u64 {
+        self.timestamp_ms
+    }
+    pub fn autonomy_index(&self) -> f64 {
+        self.autonomy_index
+    }
+    pub fn intent_hash(&self) -> Option<&str> {
+        self.intent_hash.as_deref()
+    }
+    pub fn event_delta(&self) -> u64 {
+        self.event_delta
+    }
+    pub fn state_vector(&self) -> &Map {
+        &self.state_vector
+    }
+    pub fn state(&self) -> &Map {
+        &self.state
+    }
+    /// The working context, or `None` when the pixel's `context` is `null`.
+    pub fn context(&self) -> Option<&Map> {
+        self.context.as_object()
+    }
+    pub fn state_hash(&self) -> Digest {
+        self.state_hash
+    }
+    pub fn prev_hash(&self) -> Digest {
+        self.prev_hash
+    }
+    /// The pixel's own hash, which is also its id.
+    pub fn hash(&self) -> Digest {
+        self.hash
+    }
+}
+
+/// The fields of a pixel about to be sealed (hashed). Emission builds one; [`Draft::seal`]
+/// writes the canonical line, computes both hashes and runs the same checks as verification,
+/// so an emitted pixel always verifies.
+pub(crate) struct Draft {
+    pub seq: u64,
+    pub agent_id: String,
+    pub session_id: String,
+    pub corridor: String,
+    pub timestamp_ms: u64,
+    pub autonomy_index: f64,
+    pub intent_hash: Option<String>,
+    pub event_delta: u64,
+    pub state_vector: Value,
+    pub state: Value,
+    pub context: Value,
+    pub prev_hash: Digest,
+}
+
+impl Draft {
+    pub fn seal(self) -> Result<Pixel> {
+        let autonomy = json::Number::new(self.autonomy_index).ok_or_else(|| {
+            Error::schema("$.autonomyIndex", "must be a finite number from 0 to 1")
+        })?;
+        let text = |v: &Value| canonical::to_canonical(v);
+        let string = |s: &str| {
+            let mut out = String::new();
+            canonical::write_string(&mut out, s);
+            out
+        };
+        let raw_autonomy = text(&Value::Number(autonomy));
+        let raw_context = text(&self.context);
+        let raw_intent = match &self.intent_hash {
+            Some(s) => string(s),
+            None => "null".to_owned(),
+        };
+        let raw_state = text(&self.state);
+        let raw_vector = text(&self.state_vector);
+        let state_hash = state_digest(
+            &raw_autonomy,
+            &raw_context,
+            &raw_intent,
+            &raw_state,
+            &raw_vector,
+        );
+        let mut fields: [(&str, String); 15] = [
+            ("agentId", string(&self.agent_id)),
+            ("autonomyIndex", raw_autonomy),
+            ("context", raw_context),
+            ("corridor", string(&self.corridor)),
+            ("eventDelta", self.event_delta.to_string()),
+            ("hash", String::new()),
+            ("intentHash", raw_intent),
+            ("prevHash", string(&self.prev_hash.to_string())),
+            ("schema", SCHEMA_VERSION.to_string()),
+            ("seq", self.seq.to_string()),
+            ("sessionId", string(&self.session_id)),
+            ("state", raw_state),
+            ("stateHash", string(&state_hash.to_string())),
+            ("stateVector", raw_vector),
+            ("timestampMs", self.timestamp_ms.to_string()),
+        ];
+        let body = assemble(&fields);
+        let hash = Digest::of_parts(PIXEL_DOMAIN, &[body.as_bytes()]);
+        fields[I_HASH].1 = string(&hash.to_string());
+        let line = assemble(&fields);
+        // The same checks verification runs: an emitted pixel is valid by construction.
+        let checked = check_line(&line)?;
+        checked.check_hashes(&line)?;
+        drop(checked);
+        Ok(Pixel {
+            corridor: Corridor::parse(&self.corridor)?,
+            seq: self.seq,
+            agent_id: self.agent_id,
+            session_id: self.session_id,
+            timestamp_ms: self.timestamp_ms,
+            autonomy_index: autonomy.get(),
+            intent_hash: self.intent_hash,
+            event_delta: self.event_delta,
+            state_vector: self.state_vector.as_object().cloned().unwrap_or_default(),
+            state: self.state.as_object().cloned().unwrap_or_default(),
+            context: self.context,
+            state_hash,
+            prev_hash: self.prev_hash,
+            hash,
+            line,
+        })
+    }
+}
+
+/// Writes `{"k":v,...}` from raw canonical member texts already in canonical key order,
+/// skipping members whose text is empty.
+fn assemble(fields: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(fields.iter().map(|(k, v)| k.len() + v.len() + 4).sum());
+    out.push('{');
+    let mut first = true;
+    for (k, v) in fields {
+        if v.is_empty() {
+            continue;
+        }
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        out.push('"');
+        out.push_str(k);
+        out.push_str("\":");
+        out.push_str(v);
+    }
+    out.push('}');
+    out
+}
