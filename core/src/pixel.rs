@@ -582,6 +582,18 @@ pub(crate) struct Draft {
 
 impl Draft {
     pub fn seal(self) -> Result<Pixel> {
+        for (key, n, max) in [
+            ("seq", self.seq, MAX_SAFE_INTEGER),
+            ("eventDelta", self.event_delta, MAX_SAFE_INTEGER),
+            ("timestampMs", self.timestamp_ms, MAX_TIMESTAMP_MS),
+        ] {
+            if n > max {
+                return Err(Error::schema(
+                    field_path(key),
+                    format!("must be an integer from 0 to {max}, got {n}"),
+                ));
+            }
+        }
         let autonomy = json::Number::new(self.autonomy_index).ok_or_else(|| {
             Error::schema("$.autonomyIndex", "must be a finite number from 0 to 1")
         })?;
