@@ -118,6 +118,7 @@ pub(crate) fn scan_canonical_object(text: &str) -> std::result::Result<Vec<Membe
         s: text.as_bytes(),
         text,
         pos: 0,
+        escaped: false,
     };
     if sc.s.first() != Some(&b'{') {
         return Err(0);
@@ -134,6 +135,8 @@ struct Scanner<'a> {
     s: &'a [u8],
     text: &'a str,
     pos: usize,
+    /// Whether the last string scanned held an escape.
+    escaped: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -172,19 +175,25 @@ impl<'a> Scanner<'a> {
             self.pos += 1;
             return Ok(());
         }
-        let mut prev: Option<&'a str> = None;
+        let mut prev: Option<(&'a str, bool)> = None;
         loop {
             let start = self.pos;
             if self.s.get(self.pos) != Some(&b'"') {
                 return Err(self.pos);
             }
             let key = self.string()?;
-            if let Some(p) = prev {
-                if !key_less(p, key) {
+            let escaped = self.escaped;
+            if let Some((p, p_escaped)) = prev {
+                let less = if p_escaped || escaped {
+                    key_less_escaped(p, key)
+                } else {
+                    cmp_utf16(p, key).is_lt()
+                };
+                if !less {
                     return Err(start);
                 }
             }
-            prev = Some(key);
+            prev = Some((key, escaped));
             if self.s.get(self.pos) != Some(&b':') {
                 return Err(self.pos);
             }
@@ -232,11 +241,14 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Checks a canonical string and returns its raw content (between the quotes).
+    /// Checks a canonical string and returns its raw content (between the quotes); sets
+    /// `self.escaped` when the content holds an escape.
     fn string(&mut self) -> std::result::Result<&'a str, usize> {
         self.pos += 1;
+        self.escaped = false;
         let start = self.pos;
         loop {
+            self.pos = skip_plain(self.s, self.pos);
             let Some(&b) = self.s.get(self.pos) else {
                 return Err(self.pos);
             };
@@ -247,6 +259,7 @@ impl<'a> Scanner<'a> {
                     return Ok(raw);
                 }
                 b'\\' => {
+                    self.escaped = true;
                     match self.s.get(self.pos + 1) {
                         Some(b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't') => self.pos += 2,
                         Some(b'u') => {
@@ -280,14 +293,7 @@ impl<'a> Scanner<'a> {
             self.pos += 1;
         }
         let lit = &self.text[start..self.pos];
-        let digits = lit.strip_prefix('-').unwrap_or(lit);
-        // Fast path: a plain integer of at most 15 digits is canonical iff it has no leading
-        // zero and is not "-0".
-        if !digits.is_empty()
-            && digits.len() <= 15
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && (digits == "0" && lit.len() == 1 || !digits.starts_with('0'))
-        {
+        if plain_decimal_is_canonical(lit) {
             return Ok(());
         }
         match lit.parse::<f64>() {
@@ -304,11 +310,71 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// Strict `a < b` in RFC 8785 order for raw (canonically escaped) key texts.
-fn key_less(a: &str, b: &str) -> bool {
-    if !a.contains('\\') && !b.contains('\\') {
-        return cmp_utf16(a, b).is_lt();
+/// Advances past bytes that need no attention inside a string (anything but `"`, `\` and
+/// control characters), eight bytes at a time.
+#[inline]
+pub(crate) fn skip_plain(s: &[u8], mut pos: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while pos + 8 <= s.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&s[pos..pos + 8]);
+        let w = u64::from_le_bytes(word);
+        // The high bit of a lane is set where the byte is < 0x20, '"' or '\'. Lanes of
+        // non-ASCII bytes (top bit set) are masked out by `!w`. Borrows only run upward from
+        // a matching lane, so the lowest set lane is always a true match.
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let hits =
+            (w.wrapping_sub(ONES * 0x20) | quote.wrapping_sub(ONES) | backslash.wrapping_sub(ONES))
+                & !w
+                & HIGHS;
+        if hits != 0 {
+            return pos + (hits.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
     }
+    while let Some(&b) = s.get(pos) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            break;
+        }
+        pos += 1;
+    }
+    pos
+}
+
+/// Whether a number literal is canonical without formatting it: a decimal of at most 15
+/// significant digits is the shortest round-trip form of its double (15 digits always round
+/// trip), so it is canonical iff it is written as ECMAScript writes numbers from 1e-6 up:
+/// no leading or trailing zeros, no exponent, not `-0`. Anything else takes the slow path.
+fn plain_decimal_is_canonical(lit: &str) -> bool {
+    let digits = lit.strip_prefix('-').unwrap_or(lit);
+    let (int, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let all_digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(int) || (int.len() > 1 && int.starts_with('0')) {
+        return false;
+    }
+    match frac {
+        None => int.len() <= 15 && !(int == "0" && lit.starts_with('-')),
+        Some(f) => {
+            if !all_digits(f) || f.ends_with('0') {
+                return false;
+            }
+            if int == "0" {
+                let zeros = f.len() - f.trim_start_matches('0').len();
+                zeros <= 5 && f.len() - zeros <= 15
+            } else {
+                int.len() + f.len() <= 15
+            }
+        }
+    }
+}
+
+/// Strict `a < b` in RFC 8785 order for raw key texts of which one holds escapes.
+fn key_less_escaped(a: &str, b: &str) -> bool {
     let decode = |raw: &str| match json::parse(&format!("\"{raw}\"")) {
         Ok(Value::String(s)) => s,
         _ => String::new(),
@@ -322,6 +388,7 @@ pub fn is_canonical(text: &str) -> bool {
         s: text.as_bytes(),
         text,
         pos: 0,
+        escaped: false,
     };
     sc.value(0).is_ok() && sc.pos == sc.s.len()
 }
@@ -351,6 +418,61 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(canonicalize(input).unwrap(), want, "{input}");
             assert!(is_canonical(want), "{want}");
+        }
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_formatter() {
+        let mut n = 0x2545_f491_4f6c_dd1d_u64;
+        let mut buf = ryu_js::Buffer::new();
+        for _ in 0..20_000 {
+            n ^= n << 13;
+            n ^= n >> 7;
+            n ^= n << 17;
+            let candidates = [
+                f64::from_bits(n),
+                (n % 100_000) as f64 / 1000.0,
+                (n % 1_000_000_000) as f64 * 1e-9,
+                -((n % 10_000) as f64) / 7.0,
+                (n % 1_000_000_000_000_000) as f64 / 100.0,
+            ];
+            for x in candidates.into_iter().filter(|x| x.is_finite()) {
+                let text = buf.format_finite(x).to_owned();
+                let variants = [
+                    text.clone(),
+                    format!("{text}0"),
+                    format!("0{text}"),
+                    format!("{x:e}"),
+                    format!("{x:.3}"),
+                    format!("{x:.20}"),
+                ];
+                for v in variants {
+                    // The fast path may only accept what the formatter itself writes.
+                    let truly = v.parse::<f64>().is_ok_and(|y| buf.format_finite(y) == v);
+                    if plain_decimal_is_canonical(&v) {
+                        assert!(truly, "fast path accepted {v}");
+                    }
+                    let wrapped = format!("{{\"a\":{v}}}");
+                    assert_eq!(scan_canonical_object(&wrapped).is_ok(), truly, "{v}");
+                }
+            }
+        }
+        for s in [
+            "",
+            "a",
+            "abcdefgh",
+            "abcdefghijklmnop\"",
+            "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\\",
+            "1234567\u{1f}",
+            "\u{7f}\u{80}\u{ff}xxxxxxxxxx\"",
+        ] {
+            let b = s.as_bytes();
+            for start in 0..b.len() {
+                let slow = (start..b.len())
+                    .find(|&i| b[i] == b'"' || b[i] == b'\\' || b[i] < 0x20)
+                    .unwrap_or(b.len());
+                assert_eq!(skip_plain(b, start), slow, "{s:?} from {start}");
+            }
         }
     }
 

@@ -210,7 +210,7 @@ impl Chain {
     }
 
     /// The ritual: builds, hashes and links the next pixel, and makes it the head.
-    pub fn emit(&mut self, e: Emit) -> Result<Pixel> {
+    pub fn emit(&mut self, e: Emit) -> Result<&Pixel> {
         let prev = self.head.as_ref();
         if let Some(p) = prev {
             if e.timestamp_ms < p.timestamp_ms() {
@@ -245,8 +245,7 @@ impl Chain {
             prev_hash: self.head_hash(),
         };
         let pixel = draft.seal()?;
-        self.head = Some(pixel.clone());
-        Ok(pixel)
+        Ok(self.head.insert(pixel))
     }
 }
 

@@ -23,6 +23,14 @@ impl Corridor {
     ///   starting with a letter or digit;
     /// - three segments separated by `.`, at most 128 bytes in all.
     pub fn parse(text: &str) -> Result<Corridor> {
+        Ok(Corridor {
+            district: Corridor::validate(text)?,
+            text: text.to_owned(),
+        })
+    }
+
+    /// Validates a corridor without allocating; returns the district number.
+    pub fn validate(text: &str) -> Result<u32> {
         let bad = |detail: &str| Error::InvalidCorridor {
             corridor: text.chars().take(MAX_CORRIDOR_LEN + 8).collect(),
             detail: detail.to_owned(),
@@ -30,12 +38,14 @@ impl Corridor {
         if text.len() > MAX_CORRIDOR_LEN {
             return Err(bad("longer than 128 bytes"));
         }
-        let parts: Vec<&str> = text.split('.').collect();
-        if parts.len() != 3 {
+        let mut split = text.split('.');
+        let parts = [split.next(), split.next(), split.next(), split.next()];
+        let [Some(p0), Some(p1), Some(p2), None] = parts else {
             return Err(bad(
                 "expected three dot-separated segments DISTRICT_<n>.CHAMBER_<X>.NODE_<Y>",
             ));
-        }
+        };
+        let parts = [p0, p1, p2];
         let n = parts[0]
             .strip_prefix("DISTRICT_")
             .ok_or_else(|| bad("the first segment must start with DISTRICT_"))?;
@@ -65,10 +75,7 @@ impl Corridor {
                 )));
             }
         }
-        Ok(Corridor {
-            text: text.to_owned(),
-            district: n.parse().map_err(|_| bad("bad district number"))?,
-        })
+        n.parse().map_err(|_| bad("bad district number"))
     }
 
     /// The whole corridor text.

@@ -30,16 +30,29 @@ impl Digest {
         if hex.len() != 64 {
             return None;
         }
+        // 0xFF marks a byte that is not a lowercase hex digit.
+        const NIBBLE: [u8; 256] = {
+            let mut t = [0xFFu8; 256];
+            let mut i = 0;
+            while i < 10 {
+                t[b'0' as usize + i] = i as u8;
+                i += 1;
+            }
+            let mut i = 0;
+            while i < 6 {
+                t[b'a' as usize + i] = 10 + i as u8;
+                i += 1;
+            }
+            t
+        };
         let mut out = [0u8; 32];
-        for (i, pair) in hex.as_bytes().chunks_exact(2).enumerate() {
-            let nib = |c: u8| match c {
-                b'0'..=b'9' => Some(c - b'0'),
-                b'a'..=b'f' => Some(c - b'a' + 10),
-                _ => None,
-            };
-            out[i] = (nib(pair[0])? << 4) | nib(pair[1])?;
+        let mut bad = 0u8;
+        for (o, pair) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+            let (hi, lo) = (NIBBLE[pair[0] as usize], NIBBLE[pair[1] as usize]);
+            bad |= (hi | lo) & 0xF0;
+            *o = (hi << 4) | lo;
         }
-        Some(Digest(out))
+        (bad == 0).then_some(Digest(out))
     }
 
     /// Parses a caller-supplied hash argument, with an `INVALID_ARGUMENT` error naming `what`.

@@ -25,7 +25,7 @@ fn emitted_chain_verifies_in_memory_and_as_jsonl() {
     let mut chain = Chain::new("agent-7", "session-1").unwrap();
     let pixels: Vec<Pixel> = sample_steps()
         .into_iter()
-        .map(|s| chain.emit(s).unwrap())
+        .map(|s| chain.emit(s).unwrap().clone())
         .collect();
     assert_eq!(pixels[0].prev_hash(), GENESIS);
     assert_eq!(pixels[0].prev_hash().to_string(), GENESIS_HASH);
@@ -99,7 +99,8 @@ fn idempotence_same_state_same_state_hash() {
     let mut chain = Chain::new("agent-7", "s").unwrap();
     let p1 = chain
         .emit(Emit::new("DISTRICT_1.CHAMBER_0.NODE_PRE", T0))
-        .unwrap();
+        .unwrap()
+        .clone();
     let p2 = chain
         .emit(Emit::new("DISTRICT_1.CHAMBER_0.NODE_POST", T0 + 5))
         .unwrap();

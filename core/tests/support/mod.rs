@@ -174,3 +174,4 @@ fn write_pretty(out: &mut String, v: &Value, indent: usize) {
         leaf => out.push_str(&to_canonical(leaf)),
     }
 }
+pub mod vectors;
