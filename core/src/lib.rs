@@ -52,3 +52,8 @@ pub use pixel::{
     MAX_STATE_VECTOR, MAX_TIMESTAMP_MS, SCHEMA_VERSION,
 };
 pub use verify::{verify, verify_jsonl, Failure, JsonlVerifier, VerifyReport};
+
+/// The README's Rust examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
