@@ -82,13 +82,19 @@ pub enum Error {
     #[error("malformed JSON at {at}: {detail}")]
     MalformedJson { detail: String, at: Position },
 
-    /// Valid JSON that breaks an I-JSON rule (see [`IJsonReason`]).
-    #[error("not I-JSON at {at}: {detail} ({})", reason.code())]
+    /// Valid JSON, or a host value, that breaks an I-JSON rule (see [`IJsonReason`]).
+    /// `at` is the position in a JSON text; values from a host language name their JSON
+    /// path in `detail` instead.
+    #[error("not I-JSON{}: {detail} ({})", at.map(|p| format!(" at {p}")).unwrap_or_default(), reason.code())]
     NotIJson {
         reason: IJsonReason,
         detail: String,
-        at: Position,
+        at: Option<Position>,
     },
+
+    /// A host-language value with no JSON equivalent (a datetime, bytes, a set, a function...).
+    #[error("unsupported type at {path}: {type_name} is not a JSON value (use dict, list, str, int, float, bool or None)")]
+    UnsupportedType { path: String, type_name: String },
 
     /// A documented size or nesting limit was exceeded.
     #[error("limit exceeded: {detail}")]
@@ -154,6 +160,7 @@ impl Error {
             Error::MalformedJson { .. } => "MALFORMED_JSON",
             Error::NotIJson { .. } => "NOT_I_JSON",
             Error::LimitExceeded { .. } => "LIMIT_EXCEEDED",
+            Error::UnsupportedType { .. } => "UNSUPPORTED_TYPE",
             Error::NotCanonical { .. } => "NOT_CANONICAL",
             Error::SchemaViolation { .. } => "SCHEMA_VIOLATION",
             Error::UnknownSchemaVersion { .. } => "UNKNOWN_SCHEMA_VERSION",
@@ -177,6 +184,7 @@ impl Error {
             Error::MalformedJson { .. }
             | Error::NotIJson { .. }
             | Error::LimitExceeded { .. }
+            | Error::UnsupportedType { .. }
             | Error::NotCanonical { .. } => "json",
             Error::SchemaViolation { .. }
             | Error::UnknownSchemaVersion { .. }
@@ -213,6 +221,7 @@ pub const ALL_CODES: &[&str] = &[
     "MALFORMED_JSON",
     "NOT_I_JSON",
     "LIMIT_EXCEEDED",
+    "UNSUPPORTED_TYPE",
     "NOT_CANONICAL",
     "SCHEMA_VIOLATION",
     "UNKNOWN_SCHEMA_VERSION",

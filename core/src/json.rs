@@ -60,14 +60,7 @@ impl Value {
     /// An integer value. Magnitudes beyond 2^53 are refused with `NOT_I_JSON`/`LOSSY_INTEGER`,
     /// since JavaScript and many JSON readers cannot hold them exactly.
     pub fn integer(value: i128) -> Result<Value> {
-        if value.unsigned_abs() > 1 << 53 {
-            return Err(Error::NotIJson {
-                reason: IJsonReason::LossyInteger,
-                detail: format!("integer {value} is beyond ±2^53 and cannot be kept exactly"),
-                at: Position::default(),
-            });
-        }
-        Ok(Value::Number(Number(value as f64)))
+        host::integer(value, "$")
     }
 
     pub fn as_str(&self) -> Option<&str> {
@@ -141,6 +134,86 @@ impl From<bool> for Value {
 impl From<Map> for Value {
     fn from(m: Map) -> Value {
         Value::Object(m)
+    }
+}
+
+/// Builders for bindings that convert host-language values: the same rules and error codes
+/// in every language, with the offending value's JSON path (`$.state.items[2]`) in the message.
+pub mod host {
+    use super::{Value, MAX_DEPTH, MAX_SAFE_MAGNITUDE};
+    use crate::error::{Error, IJsonReason, Result};
+
+    /// A float from the host: NaN and infinities are refused.
+    pub fn float(v: f64, path: &str) -> Result<Value> {
+        Value::number(v).ok_or_else(|| Error::NotIJson {
+            reason: IJsonReason::NonFiniteNumber,
+            detail: format!("{v} at {path} is not a finite number"),
+            at: None,
+        })
+    }
+
+    /// An integer from the host: magnitudes beyond 2^53 are refused.
+    pub fn integer(v: i128, path: &str) -> Result<Value> {
+        if v.unsigned_abs() > 1 << 53 {
+            return Err(lossy(&v.to_string(), path));
+        }
+        Ok(Value::Number(super::Number(v as f64)))
+    }
+
+    /// The error for an integer too large to hold exactly (given as text, any size).
+    pub fn lossy(text: &str, path: &str) -> Error {
+        Error::NotIJson {
+            reason: IJsonReason::LossyInteger,
+            detail: format!(
+                "integer {text} at {path} is beyond ±2^53 ({MAX_SAFE_MAGNITUDE}) and would lose precision"
+            ),
+            at: None,
+        }
+    }
+
+    /// The error for a value with no JSON equivalent.
+    pub fn unsupported(type_name: &str, path: &str) -> Error {
+        Error::UnsupportedType {
+            path: path.to_owned(),
+            type_name: type_name.to_owned(),
+        }
+    }
+
+    /// The error for a host structure nested deeper than [`MAX_DEPTH`] (or cyclic).
+    pub fn too_deep(path: &str) -> Error {
+        Error::LimitExceeded {
+            detail: format!("nesting deeper than {MAX_DEPTH} levels at {path} (or a cycle)"),
+        }
+    }
+
+    /// The error for an object key that is not a string.
+    pub fn bad_key(type_name: &str, path: &str) -> Error {
+        Error::UnsupportedType {
+            path: path.to_owned(),
+            type_name: format!("{type_name} (as an object key; JSON keys are strings)"),
+        }
+    }
+
+    /// The path of member `key` under `parent`: `$.a`, or `$["a b"]` for other keys.
+    pub fn member(parent: &str, key: &str) -> String {
+        let plain = key
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if plain {
+            format!("{parent}.{key}")
+        } else {
+            format!(
+                "{parent}[{}]",
+                crate::canonical::to_canonical(&Value::String(key.to_owned()))
+            )
+        }
+    }
+
+    /// The path of item `index` under `parent`: `$.a[3]`.
+    pub fn item(parent: &str, index: usize) -> String {
+        format!("{parent}[{index}]")
     }
 }
 
@@ -265,7 +338,7 @@ pub fn utf8(bytes: &[u8]) -> Result<&str> {
     std::str::from_utf8(bytes).map_err(|e| Error::NotIJson {
         reason: IJsonReason::InvalidUtf8,
         detail: format!("invalid UTF-8 byte at offset {}", e.valid_up_to()),
-        at: Position::locate(bytes, e.valid_up_to()),
+        at: Some(Position::locate(bytes, e.valid_up_to())),
     })
 }
 
@@ -298,7 +371,7 @@ impl Parser<'_> {
         Error::NotIJson {
             reason,
             detail,
-            at: Position::locate(self.s, at),
+            at: Some(Position::locate(self.s, at)),
         }
     }
 
@@ -708,7 +781,7 @@ mod tests {
     #[test]
     fn error_positions_are_reported() {
         match parse("{\n  \"a\": 1,\n  \"a\": 2\n}").unwrap_err() {
-            Error::NotIJson { at, .. } => assert_eq!((at.line, at.column), (3, 3)),
+            Error::NotIJson { at: Some(at), .. } => assert_eq!((at.line, at.column), (3, 3)),
             e => panic!("unexpected {e:?}"),
         }
     }

@@ -44,7 +44,7 @@ pub use corridor::{Corridor, MAX_CORRIDOR_LEN};
 pub use error::{Error, IJsonReason, Position, Result, ALL_CODES};
 pub use hash::{Digest, GENESIS, GENESIS_HASH, PIXEL_DOMAIN, STATE_DOMAIN};
 pub use json::{
-    cmp_utf16, parse, parse_bytes, Map, Number, Value, MAX_DEPTH, MAX_DOCUMENT_BYTES,
+    cmp_utf16, host, parse, parse_bytes, Map, Number, Value, MAX_DEPTH, MAX_DOCUMENT_BYTES,
     MAX_SAFE_MAGNITUDE,
 };
 pub use pixel::{

@@ -1,0 +1,344 @@
+"""`tokenpixel`: the checkpoint command-line tool, over a store directory (`.checkpoints`).
+
+Exit codes: 0 success (a valid chain for `verify`), 1 verification failed, 2 usage error or
+unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+from tokenpixel._native import (
+    JsonlVerifier,
+    TokenPixel,
+    TokenPixelError,
+    VerifyReport,
+    __version__,
+)
+from tokenpixel.checkpointer import Checkpointer
+from tokenpixel.store import CHUNK, JsonlStore
+
+DEFAULT_STORE = ".checkpoints"
+DEFAULT_CORRIDOR = "DISTRICT_0.CHAMBER_CLI.NODE_CHECKPOINT"
+PROGRESS_MIN_BYTES = 8 << 20
+
+
+class UsageError(Exception):
+    """A problem with the command line or its input: exit code 2."""
+
+
+def rfc3339(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
+
+
+def emit_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def parse_var(raw: str) -> Any:
+    """`--var k 5` stores the number 5, `--var k true` a boolean, anything else a string."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw
+    return value if isinstance(value, (int, float, bool, type(None), list, dict)) else raw
+
+
+def open_store(args: argparse.Namespace) -> JsonlStore:
+    path = Path(args.store)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--store {path} is not a directory")
+    return JsonlStore(path)
+
+
+def agent_of(args: argparse.Namespace, store: JsonlStore, *, creating: bool = False) -> str:
+    if args.agent:
+        return str(args.agent)
+    env = os.environ.get("TOKENPIXEL_AGENT")
+    if env:
+        return env
+    agents = store.agents()
+    if len(agents) == 1:
+        return agents[0]
+    if not agents:
+        if creating:
+            return "cli-agent"
+        raise UsageError(f"no checkpoints in {args.store}: create one with `tokenpixel now`")
+    raise UsageError(f"{args.store} holds several agents ({', '.join(agents)}): pass --agent")
+
+
+def find(store: JsonlStore, agent: str, key: Optional[str]) -> TokenPixel:
+    if key is None:
+        head = store.latest(agent)
+        if head is None:
+            raise UsageError("no checkpoint found: create one with `tokenpixel now`")
+        return head
+    try:
+        return store.get(key, agent)
+    except KeyError:
+        raise UsageError(f"no checkpoint {key!r} for agent {agent}") from None
+
+
+def describe(p: TokenPixel) -> str:
+    lines = [
+        f"checkpoint {p.short_id}  seq {p.seq}  {rfc3339(p.timestamp_ms)}",
+        f"  agent     {p.agent_id} (session {p.session_id})",
+        f"  corridor  {p.corridor}",
+        f"  autonomy  {p.autonomy_index}   events +{p.event_delta}"
+        + (f"   intent {p.intent_hash}" if p.intent_hash else ""),
+    ]
+    if p.state_vector:
+        lines.append("  vector    " + ", ".join(f"{k}={v}" for k, v in p.state_vector.items()))
+    ctx = p.context or {}
+    phase = ctx.get("phase")
+    if phase:
+        lines.append(f"  phase     {phase.get('name')} ({phase.get('status', '?')})")
+    tasks = ctx.get("tasks") or []
+    if tasks:
+        lines.append(f"  tasks     {len(tasks)}, active {ctx.get('activeTaskId')}")
+    if ctx.get("notes"):
+        lines.append(f"  notes     {ctx['notes']}")
+    for k, v in (ctx.get("variables") or {}).items():
+        lines.append(f"  var       {k} = {json.dumps(v, ensure_ascii=False)}")
+    if p.state:
+        lines.append(f"  state     {len(p.state)} keys: {', '.join(list(p.state)[:8])}")
+    lines.append(f"  hash      {p.hash}")
+    lines.append(f"  stateHash {p.state_hash}")
+    lines.append(f"  prevHash  {p.prev_hash}")
+    return "\n".join(lines)
+
+
+def cmd_now(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    agent = agent_of(args, store, creating=True)
+    cp = Checkpointer(store, agent)
+    head = store.latest(agent)
+    context: dict[str, Any] = dict((head.context if head else None) or {})
+    if args.notes is not None:
+        context["notes"] = args.notes
+    if args.var:
+        variables = dict(context.get("variables") or {})
+        for key, value in args.var:
+            variables[key] = parse_var(value)
+        context["variables"] = variables
+    pixel = cp.emit(args.corridor, context=context)
+    if args.json:
+        emit_json(pixel.to_dict())
+    else:
+        print(f"created checkpoint {pixel.short_id} (seq {pixel.seq}) for {agent} in {args.store}")
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    agent = agent_of(args, store)
+    pixel = find(store, agent, args.id)
+    if args.json:
+        emit_json(pixel.to_dict())
+    else:
+        print(describe(pixel))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    agent = agent_of(args, store)
+    pixel = find(store, agent, args.id)
+    if args.json:
+        emit_json(pixel.to_dict())
+    else:
+        print(describe(pixel))
+        print(json.dumps(pixel.to_dict(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    agent = agent_of(args, store)
+    pixels = store.list(agent, limit=args.limit)
+    if args.json:
+        emit_json([p.to_dict() for p in pixels])
+        return 0
+    if not pixels:
+        print(f"no checkpoints for {agent}")
+        return 0
+    print(f"{'seq':>6}  {'id':<12}  {'time (UTC)':<24}  corridor")
+    for p in pixels:
+        notes = (p.context or {}).get("notes")
+        extra = f"  {notes}" if notes else ""
+        print(f"{p.seq:>6}  {p.short_id:<12}  {rfc3339(p.timestamp_ms):<24}  {p.corridor}{extra}")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    agent = agent_of(args, store)
+    removed = store.prune(args.keep, agent)
+    anchor = store.anchor(agent)
+    if args.json:
+        emit_json({"agentId": agent, "removed": removed, "kept": args.keep, "anchor": anchor})
+    else:
+        print(f"pruned {removed} checkpoints of {agent}; kept the newest {args.keep}")
+        if anchor:
+            print(f"anchor {anchor} (recorded in the store; keep a copy elsewhere to trust it)")
+    return 0
+
+
+class Progress:
+    """A progress line on stderr for big inputs on a terminal."""
+
+    def __init__(self, total: int, label: str):
+        self.total = total
+        self.label = label
+        self.enabled = total >= PROGRESS_MIN_BYTES and sys.stderr.isatty()
+        self.last = -1
+
+    def __call__(self, done: int) -> None:
+        if not self.enabled:
+            return
+        pct = int(100 * done / max(self.total, 1))
+        if pct != self.last:
+            self.last = pct
+            sys.stderr.write(f"\rverifying {self.label}: {pct:3d}% ({done >> 20} MiB)")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def verify_file(path: Path, anchor: Optional[str]) -> VerifyReport:
+    try:
+        size = path.stat().st_size
+        progress = Progress(size, str(path))
+        verifier = JsonlVerifier(anchor=anchor)
+        done = 0
+        with open(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                verifier.feed(chunk)
+                done += len(chunk)
+                progress(done)
+                if verifier.failed:
+                    break
+        progress.close()
+        return verifier.finish()
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
+
+
+def anchor_for_file(path: Path, explicit: Optional[str]) -> Optional[str]:
+    if explicit:
+        return explicit
+    sidecar = path.with_suffix(".anchor")
+    if path.name.startswith("pixels_") and sidecar.exists():
+        return str(json.loads(sidecar.read_text(encoding="utf-8"))["anchor"])
+    return None
+
+
+def print_report(name: str, report: VerifyReport) -> None:
+    if report.ok:
+        print(f"OK    {name}: {report.count} pixels, head {report.head}")
+        return
+    e = report.error
+    assert e is not None
+    where = f"pixel {e.index}" + (f" (line {e.line})" if e.line else "")
+    print(f"FAIL  {name}: {where}: {e.code}: {e.message}")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    results: list[tuple[str, VerifyReport]] = []
+    if args.file:
+        path = Path(args.file)
+        if path.is_dir():
+            raise UsageError(f"{path} is a directory: use --store {path}")
+        results.append((str(path), verify_file(path, anchor_for_file(path, args.anchor))))
+    else:
+        store_dir = Path(args.store)
+        if not store_dir.is_dir():
+            raise UsageError(f"no store at {store_dir}")
+        store = JsonlStore(store_dir)
+        agents = [args.agent] if args.agent else store.agents()
+        if not agents:
+            raise UsageError(f"no chains in {store_dir}")
+        for agent in agents:
+            path = store.path(agent)
+            if not path.exists():
+                raise UsageError(f"no chain for agent {agent} in {store_dir}")
+            results.append((str(path), verify_file(path, args.anchor or store.anchor(agent))))
+    ok = all(r.ok for _, r in results)
+    if args.json:
+        emit_json(
+            {"ok": ok, "results": [{"file": name, **r.to_dict()} for name, r in results]}
+        )
+    else:
+        for name, r in results:
+            print_report(name, r)
+    return 0 if ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tokenpixel",
+        description="Tamper-evident checkpoints for agents and pipelines.",
+    )
+    parser.add_argument("--version", action="version", version=f"tokenpixel {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--store", default=argparse.SUPPRESS, help=f"store directory (default {DEFAULT_STORE})"
+    )
+    common.add_argument("--agent", default=argparse.SUPPRESS, help="agent id (default: the only one)")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--store", default=DEFAULT_STORE, help=f"store directory (default {DEFAULT_STORE})")
+    parser.add_argument("--agent", default=None, help="agent id (default: the store's only agent)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("now", parents=[common], help="create a checkpoint now")
+    p.add_argument("--notes", help="a note to record in the context")
+    p.add_argument("--var", nargs=2, action="append", metavar=("KEY", "VALUE"), help="set a variable")
+    p.add_argument("--corridor", default=DEFAULT_CORRIDOR, help=f"corridor (default {DEFAULT_CORRIDOR})")
+    p.set_defaults(func=cmd_now)
+
+    p = sub.add_parser("load", parents=[common], help="show the latest (or a given) checkpoint")
+    p.add_argument("id", nargs="?", help="seq, hash or hash prefix")
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("list", parents=[common], help="list checkpoints")
+    p.add_argument("--limit", type=int, default=20, help="how many of the newest (default 20)")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("show", parents=[common], help="show one checkpoint in full")
+    p.add_argument("id", help="seq, hash or hash prefix")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("prune", parents=[common], help="keep only the newest checkpoints")
+    p.add_argument("--keep", type=int, default=50, help="how many to keep (default 50)")
+    p.set_defaults(func=cmd_prune)
+
+    p = sub.add_parser("verify", parents=[common], help="verify a chain file or a store")
+    p.add_argument("file", nargs="?", help="a JSONL chain file (default: every chain in the store)")
+    p.add_argument("--anchor", help="trusted hash a pruned chain's first pixel links to")
+    p.set_defaults(func=cmd_verify)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UsageError as e:
+        print(f"tokenpixel: {e}", file=sys.stderr)
+        return 2
+    except TokenPixelError as e:
+        print(f"tokenpixel: {e.code}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,133 @@
+//! Python values <-> core JSON values. Only dict, list, str, int, float, bool and None go in;
+//! anything else is refused with the offending value's JSON path.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
+use tokenpixel_core::{host, Error, Map, Value, MAX_DEPTH};
+
+/// One step of a JSON path, kept cheap until an error needs the rendered path.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn render(path: &[Step]) -> String {
+    let mut out = "$".to_owned();
+    for s in path {
+        out = match s {
+            Step::Key(k) => host::member(&out, k),
+            Step::Index(i) => host::item(&out, *i),
+        };
+    }
+    out
+}
+
+/// Converts a Python value to JSON; `root` names it in error paths (`$` for a whole value).
+pub fn to_value(obj: &Bound<'_, PyAny>) -> Result<Value, Error> {
+    let mut path = Vec::new();
+    convert(obj, &mut path)
+}
+
+/// Like [`to_value`], but errors name the value as a member of the pixel (`$.state...`).
+pub fn to_value_at(obj: &Bound<'_, PyAny>, key: &str) -> Result<Value, Error> {
+    let mut path = vec![Step::Key(key.to_owned())];
+    convert(obj, &mut path)
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "object".to_owned())
+}
+
+fn string(s: &Bound<'_, PyString>, path: &[Step]) -> Result<String, Error> {
+    s.to_cow()
+        .map(|c| c.into_owned())
+        .map_err(|_| Error::NotIJson {
+            reason: tokenpixel_core::IJsonReason::LoneSurrogate,
+            detail: format!("string at {} holds a lone surrogate", render(path)),
+            at: None,
+        })
+}
+
+fn convert(obj: &Bound<'_, PyAny>, path: &mut Vec<Step>) -> Result<Value, Error> {
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if let Ok(i) = obj.cast::<PyInt>() {
+        return match i.extract::<i64>() {
+            Ok(n) => host::integer(n.into(), &render(path)),
+            Err(_) => Err(host::lossy(&i.to_string(), &render(path))),
+        };
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return host::float(f.value(), &render(path));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return string(s, path).map(Value::String);
+    }
+    if path.len() >= MAX_DEPTH {
+        return Err(host::too_deep(&render(path)));
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut entries = Vec::with_capacity(d.len());
+        for (k, v) in d.iter() {
+            let Ok(ks) = k.cast::<PyString>() else {
+                return Err(host::bad_key(&type_name(&k), &render(path)));
+            };
+            let key = string(ks, path)?;
+            path.push(Step::Key(key));
+            let value = convert(&v, path)?;
+            let Some(Step::Key(key)) = path.pop() else {
+                unreachable!("path stack is balanced")
+            };
+            entries.push((key, value));
+        }
+        return Map::from_entries(entries)
+            .map(Value::Object)
+            .map_err(|k| host::unsupported(&format!("duplicate key {k:?}"), &render(path)));
+    }
+    if let Ok(l) = obj.cast::<PyList>() {
+        let mut items = Vec::with_capacity(l.len());
+        for (i, v) in l.iter().enumerate() {
+            path.push(Step::Index(i));
+            items.push(convert(&v, path)?);
+            path.pop();
+        }
+        return Ok(Value::Array(items));
+    }
+    Err(host::unsupported(&type_name(obj), &render(path)))
+}
+
+/// Converts a JSON value to Python: integers within ±2^53 become `int`, other numbers `float`.
+pub fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => match n.as_safe_integer() {
+            Some(i) => i.into_pyobject(py)?.into_any(),
+            None => PyFloat::new(py, n.get()).into_any(),
+        },
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for x in items {
+                list.append(to_py(py, x)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(m) => map_to_py(py, m)?.into_any(),
+    })
+}
+
+pub fn map_to_py<'py>(py: Python<'py>, m: &Map) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, x) in m.iter() {
+        d.set_item(k, to_py(py, x)?)?;
+    }
+    Ok(d)
+}

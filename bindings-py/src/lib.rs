@@ -1,0 +1,547 @@
+//! `tokenpixel._native`: the Python face of tokenpixel-core. Marshalling and error mapping only;
+//! every rule lives in the core.
+
+mod convert;
+mod error;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pyo3::prelude::*;
+use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
+use pyo3::types::{PyDict, PyString};
+use tokenpixel_core as core;
+use tokenpixel_core::{Digest, Emit, Pixel, Value};
+
+use convert::{map_to_py, to_py, to_value, to_value_at};
+use error::{py_err, to_pyerr};
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn parse_anchor(py: Python<'_>, anchor: Option<&str>) -> PyResult<Option<Digest>> {
+    anchor
+        .map(|a| Digest::parse_arg(a, "anchor").map_err(py_err(py)))
+        .transpose()
+}
+
+/// RFC 8785 canonical form of a JSON text.
+#[pyfunction]
+fn canonicalize(py: Python<'_>, text: PyBackedStr) -> PyResult<String> {
+    py.detach(|| core::canonicalize(&text)).map_err(py_err(py))
+}
+
+/// RFC 8785 canonical form of a Python value (dict, list, str, int, float, bool, None).
+#[pyfunction]
+fn canonical_json(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<String> {
+    let v = to_value(value).map_err(py_err(py))?;
+    Ok(core::to_canonical(&v))
+}
+
+/// A token pixel: one tamper-evident checkpoint. Immutable.
+#[pyclass(frozen, module = "tokenpixel", name = "TokenPixel", eq, hash)]
+#[derive(Clone, PartialEq, Hash)]
+struct PyPixel {
+    inner: PixelKey,
+}
+
+/// A pixel compared and hashed by its canonical line.
+#[derive(Clone)]
+struct PixelKey(Pixel);
+
+impl PartialEq for PixelKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_json() == other.0.to_json()
+    }
+}
+
+impl std::hash::Hash for PixelKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.to_json().hash(state);
+    }
+}
+
+impl PyPixel {
+    fn new(p: Pixel) -> PyPixel {
+        PyPixel { inner: PixelKey(p) }
+    }
+    fn p(&self) -> &Pixel {
+        &self.inner.0
+    }
+}
+
+#[pymethods]
+impl PyPixel {
+    /// Reads a pixel from JSON text (any I-JSON form; schema rules apply, hashes are checked
+    /// by `verify`).
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: PyBackedStr) -> PyResult<PyPixel> {
+        py.detach(|| Pixel::from_json(&text))
+            .map(PyPixel::new)
+            .map_err(py_err(py))
+    }
+
+    /// Reads a pixel from a dict in its JSON shape (as `to_dict` returns).
+    #[staticmethod]
+    fn from_dict(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<PyPixel> {
+        let v = to_value(data).map_err(py_err(py))?;
+        Pixel::from_value(v).map(PyPixel::new).map_err(py_err(py))
+    }
+
+    /// The pixel as a dict in its JSON shape (camelCase keys).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.p().to_value())
+    }
+
+    /// The canonical JSON line (RFC 8785, no newline): the stored form.
+    fn to_json(&self) -> &str {
+        self.p().to_json()
+    }
+
+    #[getter]
+    fn schema(&self) -> u64 {
+        self.p().schema()
+    }
+    #[getter]
+    fn seq(&self) -> u64 {
+        self.p().seq()
+    }
+    #[getter]
+    fn agent_id(&self) -> &str {
+        self.p().agent_id()
+    }
+    #[getter]
+    fn session_id(&self) -> &str {
+        self.p().session_id()
+    }
+    #[getter]
+    fn corridor(&self) -> &str {
+        self.p().corridor().as_str()
+    }
+    #[getter]
+    fn district(&self) -> u32 {
+        self.p().corridor().district()
+    }
+    #[getter]
+    fn chamber(&self) -> &str {
+        self.p().corridor().chamber()
+    }
+    #[getter]
+    fn node(&self) -> &str {
+        self.p().corridor().node()
+    }
+    #[getter]
+    fn timestamp_ms(&self) -> u64 {
+        self.p().timestamp_ms()
+    }
+    #[getter]
+    fn autonomy_index(&self) -> f64 {
+        self.p().autonomy_index()
+    }
+    #[getter]
+    fn intent_hash(&self) -> Option<&str> {
+        self.p().intent_hash()
+    }
+    #[getter]
+    fn event_delta(&self) -> u64 {
+        self.p().event_delta()
+    }
+    #[getter]
+    fn state_vector<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        map_to_py(py, self.p().state_vector())
+    }
+    #[getter]
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        map_to_py(py, self.p().state())
+    }
+    #[getter]
+    fn context<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        self.p().context().map(|m| map_to_py(py, m)).transpose()
+    }
+    #[getter]
+    fn state_hash(&self) -> String {
+        self.p().state_hash().to_string()
+    }
+    #[getter]
+    fn prev_hash(&self) -> String {
+        self.p().prev_hash().to_string()
+    }
+    #[getter]
+    fn hash(&self) -> String {
+        self.p().hash().to_string()
+    }
+    /// The first 12 hex digits of `hash`, for display and as a short id.
+    #[getter]
+    fn short_id(&self) -> String {
+        self.p().hash().short(12)
+    }
+
+    fn __repr__(&self) -> String {
+        let p = self.p();
+        format!(
+            "TokenPixel(seq={}, agent_id={:?}, corridor={:?}, hash={:?})",
+            p.seq(),
+            p.agent_id(),
+            p.corridor().as_str(),
+            p.hash().short(12)
+        )
+    }
+
+    fn __str__(&self) -> &str {
+        self.p().to_json()
+    }
+}
+
+/// Converts one item of a pixel list: a TokenPixel, a dict or a JSON string.
+fn pixel_from_any(py: Python<'_>, item: &Bound<'_, PyAny>) -> Result<Pixel, core::Error> {
+    if let Ok(p) = item.cast::<PyPixel>() {
+        return Ok(p.get().p().clone());
+    }
+    if let Ok(s) = item.cast::<PyString>() {
+        let text = s
+            .to_cow()
+            .map_err(|_| core::host::unsupported("str with lone surrogates", "$"))?;
+        return Pixel::from_json(&text);
+    }
+    let _ = py;
+    Pixel::from_value(to_value(item)?)
+}
+
+/// Collects pixels; stops at the first one that does not convert and returns it as an error
+/// with its index.
+fn collect_pixels(
+    py: Python<'_>,
+    pixels: &Bound<'_, PyAny>,
+) -> PyResult<(Vec<Pixel>, Option<(usize, core::Error)>)> {
+    let mut out = Vec::new();
+    for (i, item) in pixels.try_iter()?.enumerate() {
+        match pixel_from_any(py, &item?) {
+            Ok(p) => out.push(p),
+            Err(e) => return Ok((out, Some((i, e)))),
+        }
+    }
+    Ok((out, None))
+}
+
+/// An emitter for one agent's chain; it keeps only the newest pixel.
+#[pyclass(module = "tokenpixel", name = "Chain")]
+struct PyChain {
+    inner: core::Chain,
+}
+
+fn random_session(py: Python<'_>) -> PyResult<String> {
+    let uuid = py.import("uuid")?.call_method0("uuid4")?;
+    uuid.getattr("hex")?.extract()
+}
+
+#[pymethods]
+impl PyChain {
+    #[new]
+    #[pyo3(signature = (agent_id, session_id = None))]
+    fn new(py: Python<'_>, agent_id: &str, session_id: Option<String>) -> PyResult<PyChain> {
+        let session = match session_id {
+            Some(s) => s,
+            None => random_session(py)?,
+        };
+        core::Chain::new(agent_id, &session)
+            .map(|inner| PyChain { inner })
+            .map_err(py_err(py))
+    }
+
+    /// Continues an existing chain after verifying it (pixels: TokenPixel, dict or JSON str).
+    #[staticmethod]
+    #[pyo3(signature = (pixels, *, anchor = None, session_id = None))]
+    fn resume(
+        py: Python<'_>,
+        pixels: &Bound<'_, PyAny>,
+        anchor: Option<&str>,
+        session_id: Option<String>,
+    ) -> PyResult<PyChain> {
+        let anchor = parse_anchor(py, anchor)?;
+        let (pixels, failed) = collect_pixels(py, pixels)?;
+        if let Some((_, e)) = failed {
+            return Err(to_pyerr(py, &e));
+        }
+        py.detach(|| core::Chain::resume(&pixels, anchor, session_id.as_deref()))
+            .map(|inner| PyChain { inner })
+            .map_err(py_err(py))
+    }
+
+    /// Emits the next pixel. Surface values left as None carry forward from the head
+    /// (`event_delta` defaults to 0); `timestamp_ms` defaults to now (never before the head).
+    #[pyo3(signature = (corridor, *, state = None, context = None, timestamp_ms = None,
+        autonomy_index = None, intent_hash = None, event_delta = None, state_vector = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn emit(
+        &mut self,
+        py: Python<'_>,
+        corridor: String,
+        state: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+        timestamp_ms: Option<u64>,
+        autonomy_index: Option<f64>,
+        intent_hash: Option<String>,
+        event_delta: Option<u64>,
+        state_vector: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyPixel> {
+        let value = |v: Option<&Bound<'_, PyAny>>, key: &str| -> PyResult<Option<Value>> {
+            v.map(|x| to_value_at(x, key).map_err(py_err(py)))
+                .transpose()
+        };
+        let e = Emit {
+            timestamp_ms: timestamp_ms.unwrap_or_else(|| self.inner.timestamp_for(now_ms())),
+            corridor,
+            state: value(state, "state")?,
+            context: value(context, "context")?,
+            autonomy_index,
+            intent_hash,
+            event_delta,
+            state_vector: value(state_vector, "stateVector")?,
+        };
+        self.inner
+            .emit(e)
+            .map(|p| PyPixel::new(p.clone()))
+            .map_err(py_err(py))
+    }
+
+    #[getter]
+    fn agent_id(&self) -> &str {
+        self.inner.agent_id()
+    }
+    #[getter]
+    fn session_id(&self) -> &str {
+        self.inner.session_id()
+    }
+    /// The newest pixel, or None before the first emit.
+    #[getter]
+    fn head(&self) -> Option<PyPixel> {
+        self.inner.head().cloned().map(PyPixel::new)
+    }
+    /// The hash the next pixel links to.
+    #[getter]
+    fn head_hash(&self) -> String {
+        self.inner.head_hash().to_string()
+    }
+    #[getter]
+    fn next_seq(&self) -> u64 {
+        self.inner.next_seq()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Chain(agent_id={:?}, session_id={:?}, next_seq={})",
+            self.inner.agent_id(),
+            self.inner.session_id(),
+            self.inner.next_seq()
+        )
+    }
+}
+
+/// Where and why verification failed.
+#[pyclass(frozen, module = "tokenpixel", name = "VerifyError", get_all)]
+#[derive(Clone)]
+struct PyVerifyError {
+    code: String,
+    index: u64,
+    line: Option<u64>,
+    message: String,
+    reason: Option<String>,
+}
+
+#[pymethods]
+impl PyVerifyError {
+    fn __repr__(&self) -> String {
+        format!(
+            "VerifyError(code={:?}, index={}, line={:?}, message={:?})",
+            self.code, self.index, self.line, self.message
+        )
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("code", &self.code)?;
+        d.set_item("index", self.index)?;
+        d.set_item("line", self.line)?;
+        d.set_item("message", &self.message)?;
+        d.set_item("reason", &self.reason)?;
+        Ok(d)
+    }
+}
+
+/// The outcome of verifying a chain. Truthy when ok.
+#[pyclass(frozen, module = "tokenpixel", name = "VerifyReport", get_all)]
+struct PyVerifyReport {
+    ok: bool,
+    count: u64,
+    head: String,
+    error: Option<PyVerifyError>,
+}
+
+impl PyVerifyReport {
+    fn from_core(r: core::VerifyReport) -> PyVerifyReport {
+        PyVerifyReport {
+            ok: r.ok,
+            count: r.count,
+            head: r.head.to_string(),
+            error: r.error.map(|f| PyVerifyError {
+                code: f.code().to_owned(),
+                index: f.index,
+                line: f.line,
+                message: f.message(),
+                reason: f.error.reason().map(str::to_owned),
+            }),
+        }
+    }
+}
+
+#[pymethods]
+impl PyVerifyReport {
+    fn __bool__(&self) -> bool {
+        self.ok
+    }
+    fn __repr__(&self) -> String {
+        match &self.error {
+            None => format!(
+                "VerifyReport(ok=True, count={}, head={:?})",
+                self.count, self.head
+            ),
+            Some(e) => format!(
+                "VerifyReport(ok=False, count={}, error={})",
+                self.count,
+                e.__repr__()
+            ),
+        }
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("ok", self.ok)?;
+        d.set_item("count", self.count)?;
+        d.set_item("head", &self.head)?;
+        match &self.error {
+            Some(e) => d.set_item("error", e.to_dict(py)?)?,
+            None => d.set_item("error", py.None())?,
+        }
+        Ok(d)
+    }
+}
+
+/// Verifies pixels in order (TokenPixel, dict or JSON str items). Never raises for bad
+/// pixels: the report names the first bad one.
+#[pyfunction]
+#[pyo3(signature = (pixels, anchor = None))]
+fn verify(
+    py: Python<'_>,
+    pixels: &Bound<'_, PyAny>,
+    anchor: Option<&str>,
+) -> PyResult<PyVerifyReport> {
+    let anchor = parse_anchor(py, anchor)?;
+    let (pixels, failed) = collect_pixels(py, pixels)?;
+    let mut report = py.detach(|| core::verify(&pixels, anchor));
+    if let (true, Some((index, error))) = (report.ok, failed) {
+        report.ok = false;
+        report.error = Some(core::Failure {
+            index: index as u64,
+            line: None,
+            error,
+        });
+    }
+    Ok(PyVerifyReport::from_core(report))
+}
+
+/// Verifies JSONL (one canonical pixel per line) given as bytes or str.
+#[pyfunction]
+#[pyo3(signature = (data, anchor = None))]
+fn verify_jsonl(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    anchor: Option<&str>,
+) -> PyResult<PyVerifyReport> {
+    let anchor = parse_anchor(py, anchor)?;
+    let report = if let Ok(s) = data.extract::<PyBackedStr>() {
+        py.detach(|| core::verify_jsonl(s.as_bytes(), anchor))
+    } else {
+        let b: PyBackedBytes = data.extract()?;
+        py.detach(|| core::verify_jsonl(&b, anchor))
+    };
+    Ok(PyVerifyReport::from_core(report))
+}
+
+/// A streaming JSONL verifier: feed() chunks of bytes, then finish().
+#[pyclass(module = "tokenpixel", name = "JsonlVerifier")]
+struct PyJsonlVerifier {
+    inner: Option<core::JsonlVerifier>,
+}
+
+impl PyJsonlVerifier {
+    fn live(&mut self, py: Python<'_>) -> PyResult<&mut core::JsonlVerifier> {
+        self.inner.as_mut().ok_or_else(|| {
+            to_pyerr(
+                py,
+                &core::Error::InvalidArgument {
+                    detail: "this verifier is finished".into(),
+                },
+            )
+        })
+    }
+}
+
+#[pymethods]
+impl PyJsonlVerifier {
+    #[new]
+    #[pyo3(signature = (anchor = None))]
+    fn new(py: Python<'_>, anchor: Option<&str>) -> PyResult<PyJsonlVerifier> {
+        Ok(PyJsonlVerifier {
+            inner: Some(core::JsonlVerifier::new(parse_anchor(py, anchor)?)),
+        })
+    }
+
+    fn feed(&mut self, py: Python<'_>, chunk: PyBackedBytes) -> PyResult<()> {
+        let v = self.live(py)?;
+        py.detach(|| v.feed(&chunk));
+        Ok(())
+    }
+
+    #[getter]
+    fn failed(&self) -> bool {
+        self.inner.as_ref().is_some_and(|v| v.failed())
+    }
+
+    #[getter]
+    fn count(&self) -> u64 {
+        self.inner.as_ref().map_or(0, |v| v.count())
+    }
+
+    fn finish(&mut self, py: Python<'_>) -> PyResult<PyVerifyReport> {
+        self.live(py)?;
+        let v = self.inner.take().expect("checked above");
+        Ok(PyVerifyReport::from_core(v.finish()))
+    }
+}
+
+/// Validates a corridor; returns it unchanged or raises SchemaError (INVALID_CORRIDOR).
+#[pyfunction]
+fn validate_corridor(py: Python<'_>, corridor: String) -> PyResult<String> {
+    core::Corridor::validate(&corridor).map_err(py_err(py))?;
+    Ok(corridor)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("GENESIS_HASH", core::GENESIS_HASH)?;
+    m.add("SCHEMA_VERSION", core::SCHEMA_VERSION)?;
+    m.add("ERROR_CODES", core::ALL_CODES.to_vec())?;
+    error::register(m)?;
+    m.add_class::<PyPixel>()?;
+    m.add_class::<PyChain>()?;
+    m.add_class::<PyVerifyReport>()?;
+    m.add_class::<PyVerifyError>()?;
+    m.add_class::<PyJsonlVerifier>()?;
+    m.add_function(wrap_pyfunction!(canonicalize, m)?)?;
+    m.add_function(wrap_pyfunction!(canonical_json, m)?)?;
+    m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_jsonl, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_corridor, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,49 @@
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+VECTORS = ROOT / "tests" / "vectors"
+
+
+def _number(text: str):
+    # As JSON.parse does: integers beyond 2^53 are doubles. (Python ints that large are
+    # refused by tokenpixel, since they would not survive a trip through JavaScript.)
+    n = int(text)
+    return n if abs(n) <= 2**53 else float(text)
+
+
+def load_vectors(name: str):
+    return json.loads((VECTORS / name).read_text(encoding="utf-8"), parse_int=_number)
+
+
+def run_steps(chain, steps):
+    """Replays golden-vector emit steps on a Chain, returning the JSONL text."""
+    out = []
+    for s in steps:
+        p = chain.emit(
+            s["corridor"],
+            timestamp_ms=s["timestampMs"],
+            state=s.get("state"),
+            context=s.get("context"),
+            autonomy_index=s.get("autonomyIndex"),
+            intent_hash=s.get("intentHash"),
+            event_delta=s.get("eventDelta"),
+            state_vector=s.get("stateVector"),
+        )
+        out.append(p.to_json() + "\n")
+    return "".join(out)
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    env = dict(os.environ)
+    env.pop("TOKENPIXEL_AGENT", None)
+    env["PYTHONIOENCODING"] = "utf-8"
+    return env
+
+
+PYTHON = sys.executable
