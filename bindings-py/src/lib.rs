@@ -195,7 +195,7 @@ impl PyPixel {
 }
 
 /// Converts one item of a pixel list: a TokenPixel, a dict or a JSON string.
-fn pixel_from_any(py: Python<'_>, item: &Bound<'_, PyAny>) -> Result<Pixel, core::Error> {
+fn pixel_from_any(item: &Bound<'_, PyAny>) -> Result<Pixel, core::Error> {
     if let Ok(p) = item.cast::<PyPixel>() {
         return Ok(p.get().p().clone());
     }
@@ -205,19 +205,17 @@ fn pixel_from_any(py: Python<'_>, item: &Bound<'_, PyAny>) -> Result<Pixel, core
             .map_err(|_| core::host::unsupported("str with lone surrogates", "$"))?;
         return Pixel::from_json(&text);
     }
-    let _ = py;
     Pixel::from_value(to_value(item)?)
 }
 
-/// Collects pixels; stops at the first one that does not convert and returns it as an error
-/// with its index.
-fn collect_pixels(
-    py: Python<'_>,
-    pixels: &Bound<'_, PyAny>,
-) -> PyResult<(Vec<Pixel>, Option<(usize, core::Error)>)> {
+/// The pixels that converted, and the first item that did not (its index and error).
+type Collected = (Vec<Pixel>, Option<(usize, core::Error)>);
+
+/// Collects pixels; stops at the first one that does not convert.
+fn collect_pixels(pixels: &Bound<'_, PyAny>) -> PyResult<Collected> {
     let mut out = Vec::new();
     for (i, item) in pixels.try_iter()?.enumerate() {
-        match pixel_from_any(py, &item?) {
+        match pixel_from_any(&item?) {
             Ok(p) => out.push(p),
             Err(e) => return Ok((out, Some((i, e)))),
         }
@@ -260,7 +258,7 @@ impl PyChain {
         session_id: Option<String>,
     ) -> PyResult<PyChain> {
         let anchor = parse_anchor(py, anchor)?;
-        let (pixels, failed) = collect_pixels(py, pixels)?;
+        let (pixels, failed) = collect_pixels(pixels)?;
         if let Some((_, e)) = failed {
             return Err(to_pyerr(py, &e));
         }
@@ -436,7 +434,7 @@ fn verify(
     anchor: Option<&str>,
 ) -> PyResult<PyVerifyReport> {
     let anchor = parse_anchor(py, anchor)?;
-    let (pixels, failed) = collect_pixels(py, pixels)?;
+    let (pixels, failed) = collect_pixels(pixels)?;
     let mut report = py.detach(|| core::verify(&pixels, anchor));
     if let (true, Some((index, error))) = (report.ok, failed) {
         report.ok = false;
