@@ -2,29 +2,54 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STORE ?= .checkpoints
 
-.PHONY: all build test demo lint rust-test wasm-check bench vectors clean help
+.PHONY: all build test demo lint rust-test wasm-check py-dev py-test py-lint py-package-test \
+	bench bench-py vectors clean help
 
 all: build
 
 help:
-	@echo "make demo    - run the sample agent pipeline: write .checkpoints/, verify, summarize"
-	@echo "make test    - every test and lint (Rust native + wasm32)"
-	@echo "make build   - release build of the core"
-	@echo "make bench   - emit/verify benchmark against raw SHA-256"
+	@echo "make demo    - run the sample agent pipeline: write $(STORE)/, verify, list"
+	@echo "make test    - every test and lint (Rust native + wasm32, Python)"
+	@echo "make build   - release build: the core, and the Python wheel in dist/"
+	@echo "make bench   - Rust emit/verify benchmark against raw SHA-256"
+	@echo "make bench-py - Python emit/verify benchmark against rfc8785 and orjson"
 	@echo "make vectors - regenerate tests/vectors/*.json from Rust"
 
-build:
-	$(CARGO) build --release --workspace
+# --- setup ------------------------------------------------------------------------------
+# The project venv holds maturin, pytest and the other Python tools (pinned).
+$(VENV)/.installed: bindings-py/requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r bindings-py/requirements-dev.txt
+	touch $@
 
-demo:
-	$(CARGO) run --quiet --release -p tokenpixel-core --example demo
+# Builds the extension in release mode and installs it (editable) into the venv.
+py-dev: $(VENV)/.installed
+	cd bindings-py && ../$(VENV)/bin/maturin develop --release --quiet
 
-test: lint rust-test wasm-check
+# --- the two commands ---------------------------------------------------------------------
+demo: py-dev
+	$(PY) examples/python_agent.py $(STORE)
+	$(VENV)/bin/tokenpixel --store $(STORE) verify
+	$(VENV)/bin/tokenpixel --store $(STORE) --agent demo-agent list
 
-lint:
+test: lint rust-test wasm-check py-test py-package-test
+
+# --- pieces -------------------------------------------------------------------------------
+build: $(VENV)/.installed
+	$(CARGO) build --release -p tokenpixel-core
+	cd bindings-py && ../$(VENV)/bin/maturin build --release --quiet --out ../dist
+
+lint: $(VENV)/.installed
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/ruff check bindings-py examples
+	$(VENV)/bin/ruff format --check bindings-py examples
 
 rust-test:
 	$(CARGO) test --workspace
@@ -35,12 +60,27 @@ wasm-check:
 		|| rustup target add wasm32-unknown-unknown
 	$(CARGO) build -p tokenpixel-core --target wasm32-unknown-unknown --release
 
+py-test: py-dev
+	cd bindings-py && ../$(PY) -m pytest -q tests
+
+# `pip install ./bindings-py` in a brand-new venv, then use the installed package and CLI.
+py-package-test: $(VENV)/.installed
+	rm -rf target/pkg-venv
+	$(PYTHON) -m venv target/pkg-venv
+	target/pkg-venv/bin/python -m pip install --quiet ./bindings-py
+	cd target && pkg-venv/bin/python -c "import tokenpixel as tp; c = tp.Chain('smoke'); \
+		p = c.emit('DISTRICT_1.CHAMBER_0.NODE_PRE'); assert tp.verify([p]).ok; print('installed', tp.__version__)"
+	target/pkg-venv/bin/tokenpixel --version
+
 bench:
 	$(CARGO) bench -p tokenpixel-core --bench chain
+
+bench-py: py-dev
+	$(PY) bindings-py/bench/bench_python.py
 
 vectors:
 	$(CARGO) run -p tokenpixel-core --example gen_vectors
 
 clean:
 	$(CARGO) clean
-	rm -rf .checkpoints
+	rm -rf $(VENV) dist $(STORE)

@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-
 import tokenpixel as tp
 
 C = "DISTRICT_2.CHAMBER_LORA.NODE_PRE"
@@ -88,7 +87,10 @@ def test_bad_values_name_their_path(value, code, reason, path):
 
 def test_limits_and_exact_integers():
     chain = tp.Chain("a")
-    assert chain.emit(C, state={"max": 2**53, "min": -(2**53)}).state == {"max": 2**53, "min": -(2**53)}
+    assert chain.emit(C, state={"max": 2**53, "min": -(2**53)}).state == {
+        "max": 2**53,
+        "min": -(2**53),
+    }
     deep: dict = {}
     cur = deep
     for _ in range(300):
@@ -175,9 +177,12 @@ def test_jsonl_verifier_streams_and_finishes_once():
 def test_long_verification_releases_the_gil():
     chain = tp.Chain("gil")
     line_state = {"blob": "x" * 4000}
-    data = "".join(
-        chain.emit(C, state=line_state, timestamp_ms=i).to_json() + "\n" for i in range(4000)
-    ).encode() * 1
+    data = (
+        "".join(
+            chain.emit(C, state=line_state, timestamp_ms=i).to_json() + "\n" for i in range(4000)
+        ).encode()
+        * 1
+    )
     window: dict[str, float] = {}
 
     def work() -> None:

@@ -2,9 +2,9 @@
 
 import multiprocessing
 import os
+from pathlib import Path
 
 import pytest
-
 import tokenpixel as tp
 
 C = "DISTRICT_4.CHAMBER_EXEC.NODE_POST"
@@ -110,7 +110,7 @@ def test_torn_line_is_recovered_and_reported(tmp_path):
     assert store.latest() == pixels[-1]  # readers skip the torn tail
     rec = store.recover()
     assert rec.action == "moved" and rec.byte_count == len(sixth) // 2
-    assert open(rec.saved_to, "rb").read() == sixth[: len(sixth) // 2]  # nothing lost
+    assert Path(rec.saved_to).read_bytes() == sixth[: len(sixth) // 2]  # nothing lost
     assert store.recoveries == [rec]
     assert path.read_bytes() == whole and store.verify().ok
     # A whole line that only lacks its newline is completed, not moved.

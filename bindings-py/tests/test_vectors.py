@@ -1,9 +1,8 @@
 """The golden vectors in tests/vectors/ give the same results in Python as in Rust."""
 
 import pytest
-from conftest import load_vectors, run_steps
-
 import tokenpixel as tp
+from conftest import load_vectors, run_steps
 
 CANONICAL = load_vectors("canonical.json")["cases"]
 CHAINS = load_vectors("chains.json")["chains"]

@@ -25,7 +25,7 @@ from tokenpixel._native import (
     verify,
     verify_jsonl,
 )
-from tokenpixel.checkpointer import CheckpointEvent, Checkpointer, Stage
+from tokenpixel.checkpointer import Checkpointer, CheckpointEvent, Stage
 from tokenpixel.store import JsonlStore, Recovery, SqliteStore, Store
 
 __all__ = [

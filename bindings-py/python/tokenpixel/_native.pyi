@@ -1,10 +1,32 @@
 """Type stubs for the native extension (checked by mypy.stubtest in the tests)."""
 
 from collections.abc import Iterable
-from typing import Any, Final, Optional, Union
+from typing import Any, Final, Optional, Union, final
 
-JSON = Any
-PixelLike = Union["TokenPixel", dict[str, Any], str]
+_JSON = Any
+_PixelLike = Union["TokenPixel", dict[str, Any], str]
+
+__all__ = [
+    "ERROR_CODES",
+    "GENESIS_HASH",
+    "SCHEMA_VERSION",
+    "ArgumentError",
+    "Chain",
+    "ChainError",
+    "JsonError",
+    "JsonlVerifier",
+    "SchemaError",
+    "TokenPixel",
+    "TokenPixelError",
+    "VerifyError",
+    "VerifyReport",
+    "__version__",
+    "canonical_json",
+    "canonicalize",
+    "validate_corridor",
+    "verify",
+    "verify_jsonl",
+]
 
 __version__: Final[str]
 GENESIS_HASH: Final[str]
@@ -21,9 +43,10 @@ class ChainError(TokenPixelError): ...
 class ArgumentError(TokenPixelError): ...
 
 def canonicalize(text: str) -> str: ...
-def canonical_json(value: JSON) -> str: ...
+def canonical_json(value: _JSON) -> str: ...
 def validate_corridor(corridor: str) -> str: ...
 
+@final
 class TokenPixel:
     @staticmethod
     def from_json(text: str) -> TokenPixel: ...
@@ -69,14 +92,15 @@ class TokenPixel:
     def hash(self) -> str: ...
     @property
     def short_id(self) -> str: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
+@final
 class Chain:
-    def __init__(self, agent_id: str, session_id: Optional[str] = None) -> None: ...
+    def __new__(cls, agent_id: str, session_id: Optional[str] = None) -> Chain: ...
     @staticmethod
     def resume(
-        pixels: Iterable[PixelLike],
+        pixels: Iterable[_PixelLike],
         *,
         anchor: Optional[str] = None,
         session_id: Optional[str] = None,
@@ -104,6 +128,7 @@ class Chain:
     @property
     def next_seq(self) -> int: ...
 
+@final
 class VerifyError:
     @property
     def code(self) -> str: ...
@@ -117,6 +142,7 @@ class VerifyError:
     def reason(self) -> Optional[str]: ...
     def to_dict(self) -> dict[str, Any]: ...
 
+@final
 class VerifyReport:
     @property
     def ok(self) -> bool: ...
@@ -129,8 +155,9 @@ class VerifyReport:
     def __bool__(self) -> bool: ...
     def to_dict(self) -> dict[str, Any]: ...
 
+@final
 class JsonlVerifier:
-    def __init__(self, anchor: Optional[str] = None) -> None: ...
+    def __new__(cls, anchor: Optional[str] = None) -> JsonlVerifier: ...
     def feed(self, chunk: bytes) -> None: ...
     @property
     def failed(self) -> bool: ...
@@ -138,5 +165,5 @@ class JsonlVerifier:
     def count(self) -> int: ...
     def finish(self) -> VerifyReport: ...
 
-def verify(pixels: Iterable[PixelLike], anchor: Optional[str] = None) -> VerifyReport: ...
+def verify(pixels: Iterable[_PixelLike], anchor: Optional[str] = None) -> VerifyReport: ...
 def verify_jsonl(data: Union[bytes, str], anchor: Optional[str] = None) -> VerifyReport: ...

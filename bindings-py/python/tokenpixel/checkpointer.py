@@ -151,8 +151,6 @@ class Checkpointer:
             variables.update(error_type=type(exc).__name__, error_msg=str(exc)[:2000])
             ctx["variables"] = variables
             ctx["notes"] = f"Error: {type(exc).__name__}: {str(exc)[:500]}"
-            st.error = self.emit(
-                f"{prefix}.NODE_ERROR", state=st.state, context=ctx, **st.surface
-            )
+            st.error = self.emit(f"{prefix}.NODE_ERROR", state=st.state, context=ctx, **st.surface)
             raise
         st.post = self.emit(f"{prefix}.NODE_POST", state=st.state, context=st.context, **st.surface)

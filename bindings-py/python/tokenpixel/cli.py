@@ -34,8 +34,10 @@ class UsageError(Exception):
 
 
 def rfc3339(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
+    return (
+        datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
     )
 
 
@@ -275,9 +277,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             results.append((str(path), verify_file(path, args.anchor or store.anchor(agent))))
     ok = all(r.ok for _, r in results)
     if args.json:
-        emit_json(
-            {"ok": ok, "results": [{"file": name, **r.to_dict()} for name, r in results]}
-        )
+        emit_json({"ok": ok, "results": [{"file": name, **r.to_dict()} for name, r in results]})
     else:
         for name, r in results:
             print_report(name, r)
@@ -294,16 +294,24 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--store", default=argparse.SUPPRESS, help=f"store directory (default {DEFAULT_STORE})"
     )
-    common.add_argument("--agent", default=argparse.SUPPRESS, help="agent id (default: the only one)")
+    common.add_argument(
+        "--agent", default=argparse.SUPPRESS, help="agent id (default: the only one)"
+    )
     common.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--store", default=DEFAULT_STORE, help=f"store directory (default {DEFAULT_STORE})")
+    parser.add_argument(
+        "--store", default=DEFAULT_STORE, help=f"store directory (default {DEFAULT_STORE})"
+    )
     parser.add_argument("--agent", default=None, help="agent id (default: the store's only agent)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("now", parents=[common], help="create a checkpoint now")
     p.add_argument("--notes", help="a note to record in the context")
-    p.add_argument("--var", nargs=2, action="append", metavar=("KEY", "VALUE"), help="set a variable")
-    p.add_argument("--corridor", default=DEFAULT_CORRIDOR, help=f"corridor (default {DEFAULT_CORRIDOR})")
+    p.add_argument(
+        "--var", nargs=2, action="append", metavar=("KEY", "VALUE"), help="set a variable"
+    )
+    p.add_argument(
+        "--corridor", default=DEFAULT_CORRIDOR, help=f"corridor (default {DEFAULT_CORRIDOR})"
+    )
     p.set_defaults(func=cmd_now)
 
     p = sub.add_parser("load", parents=[common], help="show the latest (or a given) checkpoint")

@@ -323,7 +323,10 @@ class JsonlStore(Store):
                 pixel = TokenPixel.from_json(tail.decode("utf-8"))
                 whole = pixel.to_json().encode() == tail and (
                     (previous is None and pixel.seq == 0)
-                    or (previous is not None and TokenPixel.from_json(previous).hash == pixel.prev_hash)
+                    or (
+                        previous is not None
+                        and TokenPixel.from_json(previous).hash == pixel.prev_hash
+                    )
                 )
             except (ValueError, UnicodeDecodeError):
                 whole = False
@@ -385,7 +388,9 @@ class JsonlStore(Store):
         anchor_tmp = self._anchor_path(agent_id).with_suffix(".anchor.tmp")
         first_seq = TokenPixel.from_json(lines[0]).seq if lines else None
         anchor_tmp.write_text(
-            json.dumps({"anchor": anchor, "firstSeq": first_seq, "prunedAtMs": int(time.time() * 1000)})
+            json.dumps(
+                {"anchor": anchor, "firstSeq": first_seq, "prunedAtMs": int(time.time() * 1000)}
+            )
             + "\n",
             encoding="utf-8",
         )
@@ -488,7 +493,8 @@ class SqliteStore(Store):
     def get(self, key: PixelKey, agent_id: Optional[str] = None) -> TokenPixel:
         if isinstance(key, int) and not isinstance(key, bool):
             row = self._db.execute(
-                "SELECT line FROM pixels WHERE agent_id = ? AND seq = ?", (self._agent(agent_id), key)
+                "SELECT line FROM pixels WHERE agent_id = ? AND seq = ?",
+                (self._agent(agent_id), key),
             ).fetchone()
             if row is None:
                 raise KeyError(key)
