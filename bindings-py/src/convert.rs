@@ -41,17 +41,53 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "object".to_owned())
 }
 
+extern "C" {
+    // Part of the stable ABI from Python 3.10 (and exported, with this signature, by every
+    // CPython 3.x), so calling it only when running on 3.10+ keeps the abi3-py39 promise.
+    fn PyUnicode_AsUTF8AndSize(
+        unicode: *mut pyo3::ffi::PyObject,
+        size: *mut pyo3::ffi::Py_ssize_t,
+    ) -> *const std::os::raw::c_char;
+}
+
+/// Whether the running interpreter has `PyUnicode_AsUTF8AndSize` in its stable ABI.
+fn fast_utf8(py: Python<'_>) -> bool {
+    static FAST: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FAST.get_or_init(|| py.version_info() >= (3, 10))
+}
+
 fn string(s: &Bound<'_, PyString>, path: &[Step]) -> Result<String, Error> {
-    s.to_cow()
-        .map(|c| c.into_owned())
-        .map_err(|_| Error::NotIJson {
-            reason: tokenpixel_core::IJsonReason::LoneSurrogate,
-            detail: format!("string at {} holds a lone surrogate", render(path)),
-            at: None,
-        })
+    let lone = || Error::NotIJson {
+        reason: tokenpixel_core::IJsonReason::LoneSurrogate,
+        detail: format!("string at {} holds a lone surrogate", render(path)),
+        at: None,
+    };
+    if fast_utf8(s.py()) {
+        let mut size: pyo3::ffi::Py_ssize_t = 0;
+        // SAFETY: `s` is a live str; the returned buffer belongs to it and stays valid while
+        // it lives; we copy it out at once. NULL means it cannot be encoded (lone surrogate).
+        let data = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size) };
+        if data.is_null() {
+            // Clear the UnicodeEncodeError the call raised: we report our own error.
+            let _ = PyErr::take(s.py());
+            return Err(lone());
+        }
+        // SAFETY: CPython guarantees `size` bytes of UTF-8 at `data`.
+        let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), size as usize) };
+        return std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|_| lone());
+    }
+    s.to_cow().map(|c| c.into_owned()).map_err(|_| lone())
 }
 
 fn convert(obj: &Bound<'_, PyAny>, path: &mut Vec<Step>) -> Result<Value, Error> {
+    // Exact built-in strings first: they are most of any state.
+    if obj.is_exact_instance_of::<PyString>() {
+        if let Ok(s) = obj.cast::<PyString>() {
+            return string(s, path).map(Value::String);
+        }
+    }
     if obj.is_none() {
         return Ok(Value::Null);
     }
@@ -60,12 +96,12 @@ fn convert(obj: &Bound<'_, PyAny>, path: &mut Vec<Step>) -> Result<Value, Error>
     }
     if let Ok(i) = obj.cast::<PyInt>() {
         return match i.extract::<i64>() {
-            Ok(n) => host::integer(n.into(), &render(path)),
+            Ok(n) => host::integer(n.into(), || render(path)),
             Err(_) => Err(host::lossy(&i.to_string(), &render(path))),
         };
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
-        return host::float(f.value(), &render(path));
+        return host::float(f.value(), || render(path));
     }
     if let Ok(s) = obj.cast::<PyString>() {
         return string(s, path).map(Value::String);

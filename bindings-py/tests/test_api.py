@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+
 import tokenpixel as tp
 
 C = "DISTRICT_2.CHAMBER_LORA.NODE_PRE"

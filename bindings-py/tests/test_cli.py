@@ -3,8 +3,9 @@
 import json
 import subprocess
 
-import tokenpixel as tp
 from conftest import PYTHON
+
+import tokenpixel as tp
 
 
 def run(args, cwd, env, expect=0):

@@ -6,8 +6,9 @@ import re
 import runpy
 import subprocess
 
-import tokenpixel as tp
 from conftest import PYTHON, ROOT
+
+import tokenpixel as tp
 
 
 def test_demo_chain_detects_every_byte_change(tmp_path, cli_env):

@@ -2,10 +2,11 @@
 
 import json
 
-import tokenpixel as tp
 from conftest import _number
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import tokenpixel as tp
 
 SAFE_INT = st.integers(min_value=-(2**53), max_value=2**53)
 FLOATS = st.floats(allow_nan=False, allow_infinity=False)

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 import tokenpixel as tp
 
 C = "DISTRICT_4.CHAMBER_EXEC.NODE_POST"

@@ -1,8 +1,9 @@
 """The golden vectors in tests/vectors/ give the same results in Python as in Rust."""
 
 import pytest
-import tokenpixel as tp
 from conftest import load_vectors, run_steps
+
+import tokenpixel as tp
 
 CANONICAL = load_vectors("canonical.json")["cases"]
 CHAINS = load_vectors("chains.json")["chains"]

@@ -56,6 +56,25 @@ pub fn write_canonical(out: &mut String, value: &Value) {
 
 /// Writes a finite double as ECMAScript's `Number.prototype.toString` does.
 pub(crate) fn write_number(out: &mut String, v: f64) {
+    // Integers below 10^15 print the same digits in ECMAScript; skip the float formatter.
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        let mut buf = [0u8; 20];
+        let mut n = v.abs() as u64;
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        if v < 0.0 {
+            out.push('-');
+        }
+        out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+        return;
+    }
     let mut buf = ryu_js::Buffer::new();
     out.push_str(buf.format_finite(v));
 }
@@ -67,7 +86,12 @@ pub(crate) fn write_string(out: &mut String, s: &str) {
     out.push('"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = 0;
+    loop {
+        // Jump to the next byte that may need escaping ('"', '\\' or a control character).
+        i = skip_plain(bytes, i);
+        let Some(&b) = bytes.get(i) else { break };
+        i += 1;
         let esc: &str = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -79,7 +103,7 @@ pub(crate) fn write_string(out: &mut String, s: &str) {
             0x00..=0x1F => "",
             _ => continue,
         };
-        out.push_str(&s[start..i]);
+        out.push_str(&s[start..i - 1]);
         if esc.is_empty() {
             out.push_str("\\u00");
             out.push(HEX[(b >> 4) as usize] as char);
@@ -87,7 +111,7 @@ pub(crate) fn write_string(out: &mut String, s: &str) {
         } else {
             out.push_str(esc);
         }
-        start = i + 1;
+        start = i;
     }
     out.push_str(&s[start..]);
     out.push('"');

@@ -60,7 +60,7 @@ impl Value {
     /// An integer value. Magnitudes beyond 2^53 are refused with `NOT_I_JSON`/`LOSSY_INTEGER`,
     /// since JavaScript and many JSON readers cannot hold them exactly.
     pub fn integer(value: i128) -> Result<Value> {
-        host::integer(value, "$")
+        host::integer(value, || "$".to_owned())
     }
 
     pub fn as_str(&self) -> Option<&str> {
@@ -143,19 +143,20 @@ pub mod host {
     use super::{Value, MAX_DEPTH, MAX_SAFE_MAGNITUDE};
     use crate::error::{Error, IJsonReason, Result};
 
-    /// A float from the host: NaN and infinities are refused.
-    pub fn float(v: f64, path: &str) -> Result<Value> {
+    /// A float from the host: NaN and infinities are refused. `path` is only called to
+    /// name the value in an error.
+    pub fn float(v: f64, path: impl FnOnce() -> String) -> Result<Value> {
         Value::number(v).ok_or_else(|| Error::NotIJson {
             reason: IJsonReason::NonFiniteNumber,
-            detail: format!("{v} at {path} is not a finite number"),
+            detail: format!("{v} at {} is not a finite number", path()),
             at: None,
         })
     }
 
     /// An integer from the host: magnitudes beyond 2^53 are refused.
-    pub fn integer(v: i128, path: &str) -> Result<Value> {
+    pub fn integer(v: i128, path: impl FnOnce() -> String) -> Result<Value> {
         if v.unsigned_abs() > 1 << 53 {
-            return Err(lossy(&v.to_string(), path));
+            return Err(lossy(&v.to_string(), &path()));
         }
         Ok(Value::Number(super::Number(v as f64)))
     }

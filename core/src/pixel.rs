@@ -4,6 +4,8 @@
 //! [`KEYS`]. `hash` covers the line without the `hash` member; `stateHash` covers the state
 //! surface (`autonomyIndex`, `context`, `intentHash`, `state`, `stateVector`) only.
 
+use std::sync::Arc;
+
 use crate::canonical::{self, scan_canonical_object, Member};
 use crate::context::{describe, validate_context};
 use crate::corridor::Corridor;
@@ -281,6 +283,38 @@ fn state_name_ok(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+fn check_autonomy(a: f64, shown: impl FnOnce() -> String) -> Result<()> {
+    if (0.0..=1.0).contains(&a) {
+        Ok(())
+    } else {
+        Err(Error::schema(
+            "$.autonomyIndex",
+            format!("must be a number from 0 to 1, got {}", short(&shown())),
+        ))
+    }
+}
+
+fn check_intent(s: &str) -> Result<()> {
+    if s.is_empty() || s.chars().count() > MAX_INTENT_LEN || s.chars().any(char::is_control) {
+        return Err(Error::schema(
+            "$.intentHash",
+            format!("must be 1 to {MAX_INTENT_LEN} characters without control characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_uint(n: u64, key: &str, max: u64) -> Result<()> {
+    if n <= max {
+        Ok(())
+    } else {
+        Err(Error::schema(
+            field_path(key),
+            format!("must be an integer from 0 to {max}, got {n}"),
+        ))
+    }
+}
+
 /// Checks syntax, canonical form and schema of one stored pixel line.
 pub(crate) fn check_line(line: &str) -> Result<Checked<'_>> {
     if line.len() > MAX_DOCUMENT_BYTES {
@@ -386,12 +420,7 @@ fn check_members(members: Vec<Member<'_>>) -> Result<Checked<'_>> {
     } else {
         f64::NAN
     };
-    if !(0.0..=1.0).contains(&a) {
-        return Err(Error::schema(
-            "$.autonomyIndex",
-            format!("must be a number from 0 to 1, got {}", short(autonomy)),
-        ));
-    }
+    check_autonomy(a, || autonomy.to_owned())?;
 
     let intent = raw(I_INTENT);
     if intent != "null" {
@@ -401,12 +430,7 @@ fn check_members(members: Vec<Member<'_>>) -> Result<Checked<'_>> {
                 format!("must be a string or null, got {}", short(intent)),
             )
         })?;
-        if s.is_empty() || s.chars().count() > MAX_INTENT_LEN || s.chars().any(char::is_control) {
-            return Err(Error::schema(
-                "$.intentHash",
-                format!("must be 1 to {MAX_INTENT_LEN} characters without control characters"),
-            ));
-        }
+        check_intent(&s)?;
     }
 
     raw_uint(raw(I_EVENT_DELTA), "eventDelta", MAX_SAFE_INTEGER)?;
@@ -447,8 +471,12 @@ fn check_members(members: Vec<Member<'_>>) -> Result<Checked<'_>> {
 ///
 /// A `Pixel` always passed the schema checks; its hashes are checked by verification, so a
 /// tampered pixel can still be loaded and then reported with its index.
+/// Cloning a `Pixel` is cheap: the immutable contents are shared.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Pixel {
+pub struct Pixel(Arc<PixelData>);
+
+#[derive(Debug, PartialEq)]
+struct PixelData {
     line: String,
     seq: u64,
     agent_id: String,
@@ -513,7 +541,7 @@ impl Pixel {
         let state_vector = object(take("stateVector"));
         let state = object(take("state"));
         let context = take("context");
-        Ok(Pixel {
+        Ok(Pixel(Arc::new(PixelData {
             line,
             seq,
             agent_id,
@@ -529,66 +557,66 @@ impl Pixel {
             state_hash,
             prev_hash,
             hash,
-        })
+        })))
     }
 
     /// The pixel as a JSON value (an object with the fifteen v1 keys).
     pub fn to_value(&self) -> Value {
-        json::parse(&self.line).unwrap_or(Value::Null)
+        json::parse(&self.0.line).unwrap_or(Value::Null)
     }
 
     /// The canonical JSON line (RFC 8785, no trailing newline): the stored form.
     pub fn to_json(&self) -> &str {
-        &self.line
+        &self.0.line
     }
 
     pub fn schema(&self) -> u64 {
         SCHEMA_VERSION
     }
     pub fn seq(&self) -> u64 {
-        self.seq
+        self.0.seq
     }
     pub fn agent_id(&self) -> &str {
-        &self.agent_id
+        &self.0.agent_id
     }
     pub fn session_id(&self) -> &str {
-        &self.session_id
+        &self.0.session_id
     }
     pub fn corridor(&self) -> &Corridor {
-        &self.corridor
+        &self.0.corridor
     }
     /// Milliseconds since the Unix epoch (UTC).
     pub fn timestamp_ms(&self) -> u64 {
-        self.timestamp_ms
+        self.0.timestamp_ms
     }
     pub fn autonomy_index(&self) -> f64 {
-        self.autonomy_index
+        self.0.autonomy_index
     }
     pub fn intent_hash(&self) -> Option<&str> {
-        self.intent_hash.as_deref()
+        self.0.intent_hash.as_deref()
     }
     pub fn event_delta(&self) -> u64 {
-        self.event_delta
+        self.0.event_delta
     }
     pub fn state_vector(&self) -> &Map {
-        &self.state_vector
+        &self.0.state_vector
     }
     pub fn state(&self) -> &Map {
-        &self.state
+        &self.0.state
     }
     /// The working context, or `None` when the pixel's `context` is `null`.
     pub fn context(&self) -> Option<&Map> {
-        self.context.as_object()
+        self.0.context.as_object()
     }
     pub fn state_hash(&self) -> Digest {
-        self.state_hash
+        self.0.state_hash
     }
     pub fn prev_hash(&self) -> Digest {
-        self.prev_hash
+        self.0.prev_hash
     }
     /// The pixel's own hash, which is also its id.
     pub fn hash(&self) -> Digest {
-        self.hash
+        self.0.hash
     }
 }
 
@@ -612,67 +640,105 @@ pub(crate) struct Draft {
 
 impl Draft {
     pub fn seal(self) -> Result<Pixel> {
-        for (key, n, max) in [
-            ("seq", self.seq, MAX_SAFE_INTEGER),
-            ("eventDelta", self.event_delta, MAX_SAFE_INTEGER),
-            ("timestampMs", self.timestamp_ms, MAX_TIMESTAMP_MS),
-        ] {
-            if n > max {
-                return Err(Error::schema(
-                    field_path(key),
-                    format!("must be an integer from 0 to {max}, got {n}"),
-                ));
-            }
+        // The same field rules verification applies (on typed values here, on the stored
+        // text there), so an emitted pixel always verifies.
+        validate_id(&self.agent_id, "agentId")?;
+        validate_id(&self.session_id, "sessionId")?;
+        let corridor = Corridor::parse(&self.corridor)?;
+        check_uint(self.seq, "seq", MAX_SAFE_INTEGER)?;
+        check_uint(self.event_delta, "eventDelta", MAX_SAFE_INTEGER)?;
+        check_uint(self.timestamp_ms, "timestampMs", MAX_TIMESTAMP_MS)?;
+        check_autonomy(self.autonomy_index, || self.autonomy_index.to_string())?;
+        if let Some(intent) = &self.intent_hash {
+            check_intent(intent)?;
         }
+        if self.state.as_object().is_none() {
+            return Err(Error::schema(
+                "$.state",
+                format!("must be an object, got {}", describe(&self.state)),
+            ));
+        }
+        check_state_vector(&self.state_vector)?;
+        validate_context(&self.context)?;
         let autonomy = json::Number::new(self.autonomy_index).ok_or_else(|| {
             Error::schema("$.autonomyIndex", "must be a finite number from 0 to 1")
         })?;
-        let text = |v: &Value| canonical::to_canonical(v);
-        let string = |s: &str| {
-            let mut out = String::new();
-            canonical::write_string(&mut out, s);
-            out
+        // One buffer, members in canonical key order. The state surface members are written
+        // in place and hashed from their slices; `hash` is spliced in last.
+        let mut line = String::with_capacity(512);
+        let member = |line: &mut String, key: &str| -> usize {
+            line.push(if line.is_empty() { '{' } else { ',' });
+            line.push('"');
+            line.push_str(key);
+            line.push_str("\":");
+            line.len()
         };
-        let raw_autonomy = text(&Value::Number(autonomy));
-        let raw_context = text(&self.context);
-        let raw_intent = match &self.intent_hash {
-            Some(s) => string(s),
-            None => "null".to_owned(),
+        let write_digest = |line: &mut String, d: &Digest| {
+            line.push('"');
+            line.push_str(&d.to_string());
+            line.push('"');
         };
-        let raw_state = text(&self.state);
-        let raw_vector = text(&self.state_vector);
+        member(&mut line, "agentId");
+        canonical::write_string(&mut line, &self.agent_id);
+        let a0 = member(&mut line, "autonomyIndex");
+        canonical::write_canonical(&mut line, &Value::Number(autonomy));
+        let a1 = line.len();
+        let c0 = member(&mut line, "context");
+        canonical::write_canonical(&mut line, &self.context);
+        let c1 = line.len();
+        member(&mut line, "corridor");
+        canonical::write_string(&mut line, &self.corridor);
+        member(&mut line, "eventDelta");
+        canonical::write_number(&mut line, self.event_delta as f64);
+        let hash_at = line.len() + 1; // after the comma that precedes `intentHash`
+        let i0 = member(&mut line, "intentHash");
+        match &self.intent_hash {
+            Some(s) => canonical::write_string(&mut line, s),
+            None => line.push_str("null"),
+        }
+        let i1 = line.len();
+        member(&mut line, "prevHash");
+        write_digest(&mut line, &self.prev_hash);
+        member(&mut line, "schema");
+        canonical::write_number(&mut line, SCHEMA_VERSION as f64);
+        member(&mut line, "seq");
+        canonical::write_number(&mut line, self.seq as f64);
+        member(&mut line, "sessionId");
+        canonical::write_string(&mut line, &self.session_id);
+        let s0 = member(&mut line, "state");
+        canonical::write_canonical(&mut line, &self.state);
+        let s1 = line.len();
+        let raw_vector = canonical::to_canonical(&self.state_vector);
         let state_hash = state_digest(
-            &raw_autonomy,
-            &raw_context,
-            &raw_intent,
-            &raw_state,
+            &line[a0..a1],
+            &line[c0..c1],
+            &line[i0..i1],
+            &line[s0..s1],
             &raw_vector,
         );
-        let mut fields: [(&str, String); 15] = [
-            ("agentId", string(&self.agent_id)),
-            ("autonomyIndex", raw_autonomy),
-            ("context", raw_context),
-            ("corridor", string(&self.corridor)),
-            ("eventDelta", self.event_delta.to_string()),
-            ("hash", String::new()),
-            ("intentHash", raw_intent),
-            ("prevHash", string(&self.prev_hash.to_string())),
-            ("schema", SCHEMA_VERSION.to_string()),
-            ("seq", self.seq.to_string()),
-            ("sessionId", string(&self.session_id)),
-            ("state", raw_state),
-            ("stateHash", string(&state_hash.to_string())),
-            ("stateVector", raw_vector),
-            ("timestampMs", self.timestamp_ms.to_string()),
-        ];
-        let body = assemble(&fields);
-        let hash = Digest::of_parts(PIXEL_DOMAIN, &[body.as_bytes()]);
-        fields[I_HASH].1 = string(&hash.to_string());
-        let line = assemble(&fields);
-        // The same schema checks verification runs, so an emitted pixel always verifies.
-        check_line(&line)?;
-        Ok(Pixel {
-            corridor: Corridor::parse(&self.corridor)?,
+        member(&mut line, "stateHash");
+        write_digest(&mut line, &state_hash);
+        member(&mut line, "stateVector");
+        line.push_str(&raw_vector);
+        member(&mut line, "timestampMs");
+        canonical::write_number(&mut line, self.timestamp_ms as f64);
+        line.push('}');
+        let hash = Digest::of_parts(PIXEL_DOMAIN, &[line.as_bytes()]);
+        let mut hash_member = String::with_capacity(82);
+        hash_member.push_str("\"hash\":");
+        write_digest(&mut hash_member, &hash);
+        hash_member.push(',');
+        line.insert_str(hash_at, &hash_member);
+        debug_assert!(
+            check_line(&line).is_ok(),
+            "emitted an invalid pixel: {line}"
+        );
+        let object = |v: Value| match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        Ok(Pixel(Arc::new(PixelData {
+            corridor,
             seq: self.seq,
             agent_id: self.agent_id,
             session_id: self.session_id,
@@ -680,36 +746,13 @@ impl Draft {
             autonomy_index: autonomy.get(),
             intent_hash: self.intent_hash,
             event_delta: self.event_delta,
-            state_vector: self.state_vector.as_object().cloned().unwrap_or_default(),
-            state: self.state.as_object().cloned().unwrap_or_default(),
+            state_vector: object(self.state_vector),
+            state: object(self.state),
             context: self.context,
             state_hash,
             prev_hash: self.prev_hash,
             hash,
             line,
-        })
+        })))
     }
-}
-
-/// Writes `{"k":v,...}` from raw canonical member texts already in canonical key order,
-/// skipping members whose text is empty.
-fn assemble(fields: &[(&str, String)]) -> String {
-    let mut out = String::with_capacity(fields.iter().map(|(k, v)| k.len() + v.len() + 4).sum());
-    out.push('{');
-    let mut first = true;
-    for (k, v) in fields {
-        if v.is_empty() {
-            continue;
-        }
-        if !first {
-            out.push(',');
-        }
-        first = false;
-        out.push('"');
-        out.push_str(k);
-        out.push_str("\":");
-        out.push_str(v);
-    }
-    out.push('}');
-    out
 }
