@@ -93,7 +93,7 @@ pub enum Error {
     },
 
     /// A host-language value with no JSON equivalent (a datetime, bytes, a set, a function...).
-    #[error("unsupported type at {path}: {type_name} is not a JSON value (use dict, list, str, int, float, bool or None)")]
+    #[error("unsupported type at {path}: {type_name} is not a JSON value (use objects/dicts, arrays/lists, strings, numbers, booleans or null)")]
     UnsupportedType { path: String, type_name: String },
 
     /// A documented size or nesting limit was exceeded.

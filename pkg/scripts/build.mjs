@@ -1,0 +1,85 @@
+// Builds the npm package into pkg/dist: the wasm crate (profile wasm-release), wasm-bindgen
+// glue for Node (nodejs target) and for browsers/bundlers (web target), wasm-opt when
+// available, and the JS layer in ESM and CommonJS. Prints the wasm size, raw and gzipped.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import zlib from "node:zlib";
+
+const pkg = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const root = path.dirname(pkg);
+const dist = path.join(pkg, "dist");
+const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: "inherit", cwd: root, ...opts });
+
+run("cargo", ["build", "-p", "tokenpixel-js", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release"]);
+const wasmIn = path.join(root, "target/wasm32-unknown-unknown/wasm-release/tokenpixel_js.wasm");
+
+fs.rmSync(dist, { recursive: true, force: true });
+fs.mkdirSync(dist, { recursive: true });
+const sizes = {};
+for (const [target, dir] of [
+  ["nodejs", "wasm-node"],
+  ["web", "wasm-web"],
+]) {
+  const out = path.join(dist, dir);
+  run("wasm-bindgen", [wasmIn, "--target", target, "--out-dir", out, "--out-name", "tokenpixel", "--weak-refs"]);
+  const bg = path.join(out, "tokenpixel_bg.wasm");
+  const before = fs.statSync(bg).size;
+  // binaryen from npm (pinned in devDependencies): Debian's wasm-opt is too old to read
+  // the bulk-memory instructions rustc emits.
+  const wasmOpt = path.join(pkg, "node_modules", ".bin", "wasm-opt");
+  if (fs.existsSync(wasmOpt)) {
+    run(wasmOpt, [
+      "-O3",
+      "--enable-bulk-memory",
+      "--enable-nontrapping-float-to-int",
+      "--enable-sign-ext",
+      "--enable-mutable-globals",
+      "--enable-reference-types",
+      "--enable-multivalue",
+      bg,
+      "-o",
+      bg,
+    ]);
+  }
+  const bytes = fs.readFileSync(bg);
+  sizes[dir] = { beforeOpt: before, raw: bytes.length, gzip: zlib.gzipSync(bytes, { level: 9 }).length };
+  // wasm-bindgen's own package.json would shadow ours ("type"); the glue's module kind is fixed
+  // by the target, so state it explicitly.
+  fs.rmSync(path.join(out, "package.json"), { force: true });
+  fs.rmSync(path.join(out, ".gitignore"), { force: true });
+}
+// The nodejs target is CommonJS: mark its folder so Node never reads it as ESM.
+fs.writeFileSync(path.join(dist, "wasm-node", "package.json"), '{ "type": "commonjs" }\n');
+
+for (const f of ["api.js", "node.mjs", "node.cjs", "web.js", "store.mjs"]) {
+  fs.copyFileSync(path.join(pkg, "src", f), path.join(dist, f));
+}
+
+/** ESM -> CommonJS for our two small modules (only the import/export forms they use). */
+function toCjs(src, renames) {
+  const exported = [];
+  let out = src
+    .replace(/^import (\w+) from "([^"]+)";$/gm, (_, name, mod) => `const ${name} = require("${mod}");`)
+    .replace(/^import \{([^}]+)\} from "([^"]+)";$/gm, (_, names, mod) => `const {${names}} = require("${renames[mod] ?? mod}");`)
+    .replace(/^export (class|function) (\w+)/gm, (_, kind, name) => {
+      exported.push(name);
+      return `${kind} ${name}`;
+    });
+  if (/^\s*(import|export)\s/m.test(out)) throw new Error("toCjs: unsupported import/export form");
+  out = `"use strict";\n${out}\nmodule.exports = { ${exported.join(", ")} };\n`;
+  return out;
+}
+fs.writeFileSync(path.join(dist, "api.cjs"), toCjs(fs.readFileSync(path.join(pkg, "src/api.js"), "utf8"), {}));
+fs.writeFileSync(
+  path.join(dist, "store.cjs"),
+  toCjs(fs.readFileSync(path.join(pkg, "src/store.mjs"), "utf8"), { "./node.mjs": "./node.cjs" }),
+);
+fs.copyFileSync(path.join(root, "README.md"), path.join(pkg, "README.md"));
+
+for (const [dir, s] of Object.entries(sizes)) {
+  console.log(
+    `wasm ${dir}: ${(s.raw / 1024).toFixed(1)} KiB raw (${(s.beforeOpt / 1024).toFixed(1)} KiB before wasm-opt), ${(s.gzip / 1024).toFixed(1)} KiB gzipped`,
+  );
+}

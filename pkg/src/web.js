@@ -1,0 +1,22 @@
+// Browser and bundler entry (ES module): fetches and instantiates the .wasm beside this file.
+import init, * as wasm from "./wasm-web/tokenpixel.js";
+import { makeApi } from "./api.js";
+
+await init({ module_or_path: new URL("./wasm-web/tokenpixel_bg.wasm", import.meta.url) });
+const api = makeApi(wasm);
+
+export const {
+  canonicalize,
+  canonicalJson,
+  toJsonLine,
+  verify,
+  verifyJsonl,
+  Chain,
+  JsonlVerifier,
+  TokenPixelError,
+  GENESIS_HASH,
+  SCHEMA_VERSION,
+  ERROR_CODES,
+  version,
+} = api;
+export default api;
