@@ -1,0 +1,119 @@
+// Packaging smoke test: `npm pack`, install the tarball in a scratch project, import it from
+// Node ESM and CJS, then load it from a static page in headless Chromium and verify chains
+// there with the same results as Node.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import tp from "tokenpixel";
+import { loadVectors, PKG } from "./helpers.mjs";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const npm = (args, cwd) => execFileSync("npm", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+
+function scratchProject() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tp-pack-"));
+  const tarball = npm(["pack", "--silent", "--pack-destination", dir], PKG).trim().split("\n").pop();
+  fs.writeFileSync(path.join(dir, "package.json"), '{ "name": "scratch", "private": true }\n');
+  npm(["install", "--no-audit", "--no-fund", "--offline", path.join(dir, tarball)], dir);
+  return dir;
+}
+
+function serve(root) {
+  const types = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
+  const server = http.createServer((req, res) => {
+    const file = path.join(root, decodeURIComponent(new URL(req.url, "http://x").pathname));
+    if (!file.startsWith(root) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream" });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+test("npm pack installs and works from ESM, CJS and a browser page", async () => {
+  const dir = scratchProject();
+  const esm = execFileSync(
+    process.execPath,
+    ["--input-type=module", "-e", "import tp, { Chain } from 'tokenpixel'; import { JsonlStore } from 'tokenpixel/node'; const p = new Chain('smoke').emit('DISTRICT_1.CHAMBER_0.NODE_PRE'); console.log(tp.verify([p]).ok, typeof JsonlStore)"],
+    { cwd: dir, encoding: "utf8" },
+  );
+  assert.equal(esm.trim(), "true function");
+  const cjs = execFileSync(
+    process.execPath,
+    ["-e", "const tp = require('tokenpixel'); const { JsonlStore } = require('tokenpixel/node'); console.log(tp.canonicalize('[1.0,1e21]'), typeof JsonlStore)"],
+    { cwd: dir, encoding: "utf8" },
+  );
+  assert.equal(cjs.trim(), "[1,1e+21] function");
+
+  // The browser page verifies every chain and tamper vector and canonicalizes every case.
+  const chains = loadVectors("chains.json").chains;
+  const tamper = loadVectors("tamper.json").cases.filter((c) => c.jsonl !== undefined);
+  const canonical = loadVectors("canonical.json").cases;
+  fs.writeFileSync(path.join(dir, "vectors.json"), JSON.stringify({ chains, tamper, canonical }));
+  fs.writeFileSync(
+    path.join(dir, "index.html"),
+    `<!doctype html><meta charset="utf-8"><title>tokenpixel smoke</title>
+<script type="module">
+import * as tp from "./node_modules/tokenpixel/dist/web.js";
+const v = await (await fetch("./vectors.json")).json();
+const verify = (c) => tp.verifyJsonl(c.jsonl, { anchor: c.anchor ?? undefined });
+const canon = (c) => { try { return tp.canonicalize(c.input); } catch (e) { return { code: e.code, reason: e.reason, isError: e instanceof tp.TokenPixelError }; } };
+const chain = new tp.Chain("browser-agent", "tab-1");
+const emitted = chain.emit("DISTRICT_3.CHAMBER_ROUTER.NODE_POST", { state: { from: "browser" }, timestampMs: 1763900000000 });
+window.__result = {
+  chains: v.chains.map(verify),
+  tamper: v.tamper.map(verify),
+  canonical: v.canonical.map(canon),
+  emitted: tp.toJsonLine(emitted),
+};
+</script>`,
+  );
+  const server = await serve(dir);
+  const { chromium } = await import("playwright-core");
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(`http://127.0.0.1:${server.address().port}/index.html`);
+    await page.waitForFunction(() => window.__result !== undefined, null, { timeout: 30_000 });
+    const result = await page.evaluate(() => window.__result);
+    assert.deepEqual(errors, []);
+    const nodeVerify = (c) => tp.verifyJsonl(c.jsonl, { anchor: c.anchor ?? undefined });
+    assert.deepEqual(result.chains, chains.map(nodeVerify));
+    assert.deepEqual(result.tamper, tamper.map(nodeVerify));
+    result.tamper.forEach((r, i) => {
+      assert.equal(r.error.code, tamper[i].expect.error.code);
+      assert.equal(r.error.index, tamper[i].expect.error.index);
+    });
+    canonical.forEach((c, i) => {
+      if ("output" in c) assert.equal(result.canonical[i], c.output, c.name);
+      else assert.deepEqual(result.canonical[i], { code: c.error.code, reason: c.error.reason ?? null, isError: true }, c.name);
+    });
+    const again = new tp.Chain("browser-agent", "tab-1").emit("DISTRICT_3.CHAMBER_ROUTER.NODE_POST", {
+      state: { from: "browser" },
+      timestampMs: 1763900000000,
+    });
+    assert.equal(result.emitted, tp.toJsonLine(again));
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
