@@ -6,18 +6,22 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STORE ?= .checkpoints
+# Must equal the wasm-bindgen crate version pinned with `=` in bindings-js/Cargo.toml.
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' bindings-js/Cargo.toml)
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: all build test demo lint rust-test wasm-check py-dev py-test py-lint py-package-test \
-	bench bench-py vectors clean help
+.PHONY: all build test demo lint rust-test wasm-check py-dev py-test py-package-test \
+	js-tools js-build js-test bench bench-py bench-js vectors clean help
 
 all: build
 
 help:
 	@echo "make demo    - run the sample agent pipeline: write $(STORE)/, verify, list"
-	@echo "make test    - every test and lint (Rust native + wasm32, Python)"
-	@echo "make build   - release build: the core, and the Python wheel in dist/"
+	@echo "make test    - every test and lint (Rust native + wasm32, Python, Node, headless Chromium)"
+	@echo "make build   - release builds: the core, the Python wheel in dist/, the npm package in pkg/"
 	@echo "make bench   - Rust emit/verify benchmark against raw SHA-256"
 	@echo "make bench-py - Python emit/verify benchmark against rfc8785 and orjson"
+	@echo "make bench-js - wasm verify benchmark against canonicalize + node:crypto / @noble/hashes"
 	@echo "make vectors - regenerate tests/vectors/*.json from Rust"
 
 # --- setup ------------------------------------------------------------------------------
@@ -38,10 +42,10 @@ demo: py-dev
 	$(VENV)/bin/tokenpixel --store $(STORE) verify
 	$(VENV)/bin/tokenpixel --store $(STORE) --agent demo-agent list
 
-test: lint rust-test wasm-check py-test py-package-test
+test: lint rust-test wasm-check py-test py-package-test js-test
 
 # --- pieces -------------------------------------------------------------------------------
-build: $(VENV)/.installed
+build: $(VENV)/.installed js-build
 	$(CARGO) build --release -p tokenpixel-core
 	cd bindings-py && ../$(VENV)/bin/maturin build --release --quiet --out ../dist
 
@@ -71,6 +75,36 @@ py-package-test: $(VENV)/.installed
 	cd target && pkg-venv/bin/python -c "import tokenpixel as tp; c = tp.Chain('smoke'); \
 		p = c.emit('DISTRICT_1.CHAMBER_0.NODE_PRE'); assert tp.verify([p]).ok; print('installed', tp.__version__)"
 	target/pkg-venv/bin/tokenpixel --version
+
+# --- JavaScript / WebAssembly -------------------------------------------------------------
+# Tools the npm package needs: the wasm target, the wasm-bindgen CLI matching the crate,
+# Debian's Chromium for the browser test, and the pinned npm devDependencies.
+js-tools:
+	@rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
+		|| rustup target add wasm32-unknown-unknown
+	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+		echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
+		$(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
+	@test -x $(CHROMIUM) || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+pkg/node_modules/.installed: pkg/package.json pkg/package-lock.json
+	cd pkg && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+examples/node_modules/.installed: examples/package.json
+	cd examples && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+js-build: js-tools pkg/node_modules/.installed
+	node pkg/scripts/build.mjs
+
+js-test: js-build py-dev examples/node_modules/.installed
+	cd pkg && npx tsc --noEmit -p tsconfig.json
+	cd pkg && TOKENPIXEL_PYTHON=$(CURDIR)/$(PY) CHROMIUM_PATH=$(CHROMIUM) node --test test/
+
+bench-js: js-build
+	cd pkg && node scripts/bench.mjs
 
 bench:
 	$(CARGO) bench -p tokenpixel-core --bench chain

@@ -27,11 +27,6 @@ pub fn to_value(v: &JsValue) -> Result<Value, Error> {
     convert(v, &mut Vec::new())
 }
 
-/// Converts a JS value that is member `key` of a pixel; errors name it `$.key...`.
-pub fn to_value_at(v: &JsValue, key: &str) -> Result<Value, Error> {
-    convert(v, &mut vec![Step::Key(key.to_owned())])
-}
-
 fn js_string(s: &JsValue, path: &[Step]) -> Result<String, Error> {
     let js: &JsString = s.unchecked_ref();
     if !js.is_valid_utf16() {

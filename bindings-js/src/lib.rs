@@ -12,7 +12,7 @@ use tokenpixel_core as core;
 use tokenpixel_core::{Digest, Emit, Pixel};
 use wasm_bindgen::prelude::*;
 
-use convert::{to_value, to_value_at};
+use convert::to_value;
 use error::{argument, js_err};
 
 fn anchor_of(anchor: Option<String>) -> Result<Option<Digest>, JsValue> {
@@ -173,6 +173,22 @@ impl JsonlVerifier {
     }
 }
 
+/// Converts emit options, dropping members that are `undefined` (an option not given).
+fn to_value_lenient(options: &JsValue) -> Result<core::Value, core::Error> {
+    if options.is_object() && !Array::is_array(options) {
+        let obj: &js_sys::Object = options.unchecked_ref();
+        let copy = js_sys::Object::new();
+        for entry in js_sys::Object::entries(obj).iter() {
+            let pair: Array = entry.unchecked_into();
+            if !pair.get(1).is_undefined() {
+                let _ = Reflect::set(&copy, &pair.get(0), &pair.get(1));
+            }
+        }
+        return to_value(&copy);
+    }
+    to_value(options)
+}
+
 fn random_id() -> Result<String, JsValue> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| argument(format!("no random source: {e}")))?;
@@ -195,23 +211,60 @@ const EMIT_KEYS: &[&str] = &[
     "stateVector",
 ];
 
-fn opt(options: &JsValue, key: &str) -> Result<Option<JsValue>, JsValue> {
-    let v = Reflect::get(options, &key.into())?;
-    Ok((!v.is_undefined() && !v.is_null()).then_some(v))
-}
-
-fn opt_u64(options: &JsValue, key: &str) -> Result<Option<u64>, JsValue> {
-    match opt(options, key)? {
-        None => Ok(None),
-        Some(v) => match v.as_f64() {
-            Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
-                Ok(Some(n as u64))
-            }
-            _ => Err(argument(format!(
-                "{key} must be a non-negative integer (a number), got {v:?}"
-            ))),
-        },
+/// Builds the step from emit options already converted to JSON (null means "not given").
+fn emit_of(chain: &core::Chain, corridor: &str, options: core::Value) -> Result<Emit, JsValue> {
+    let mut map = match options {
+        core::Value::Null => core::Map::new(),
+        core::Value::Object(m) => m,
+        _ => return Err(argument("emit options must be an object")),
+    };
+    if let Some(k) = map.keys().find(|k| !EMIT_KEYS.contains(k)) {
+        return Err(argument(format!(
+            "unknown emit option {k:?} (allowed: {})",
+            EMIT_KEYS.join(", ")
+        )));
     }
+    let mut take = |k: &str| map.remove(k).filter(|v| !v.is_null());
+    let uint = |v: Option<core::Value>, key: &str| -> Result<Option<u64>, JsValue> {
+        match v {
+            None => Ok(None),
+            Some(v) => match v.as_f64() {
+                Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
+                    Ok(Some(n as u64))
+                }
+                _ => Err(argument(format!(
+                    "{key} must be a non-negative integer, got {}",
+                    core::to_canonical(&v)
+                ))),
+            },
+        }
+    };
+    let autonomy_index = match take("autonomyIndex") {
+        None => None,
+        Some(v) => Some(
+            v.as_f64()
+                .ok_or_else(|| argument("autonomyIndex must be a number"))?,
+        ),
+    };
+    let intent_hash = match take("intentHash") {
+        None => None,
+        Some(core::Value::String(s)) => Some(s),
+        Some(_) => return Err(argument("intentHash must be a string")),
+    };
+    let timestamp_ms = match uint(take("timestampMs"), "timestampMs")? {
+        Some(t) => t,
+        None => chain.timestamp_for(js_sys::Date::now() as u64),
+    };
+    Ok(Emit {
+        corridor: corridor.to_owned(),
+        timestamp_ms,
+        state: take("state"),
+        context: take("context"),
+        autonomy_index,
+        intent_hash,
+        event_delta: uint(take("eventDelta"), "eventDelta")?,
+        state_vector: take("stateVector"),
+    })
 }
 
 #[wasm_bindgen]
@@ -243,59 +296,27 @@ impl Chain {
             .map_err(js_err)
     }
 
-    /// Emits the next pixel and returns its canonical line.
+    /// Emits the next pixel and returns its canonical line. `options` is any JS value; bad
+    /// values are reported with their JSON path (`$.state.when`).
     pub fn emit(&mut self, corridor: &str, options: &JsValue) -> Result<String, JsValue> {
-        let options = if options.is_undefined() || options.is_null() {
-            JsValue::from(js_sys::Object::new())
+        let value = if options.is_undefined() {
+            core::Value::Null
         } else {
-            options.clone()
+            to_value_lenient(options).map_err(js_err)?
         };
-        if !options.is_object() || Array::is_array(&options) {
-            return Err(argument("emit options must be an object"));
-        }
-        let options_obj: &js_sys::Object = options.unchecked_ref();
-        for key in js_sys::Object::keys(options_obj).iter() {
-            let k = key.as_string().unwrap_or_default();
-            if !EMIT_KEYS.contains(&k.as_str()) {
-                return Err(argument(format!(
-                    "unknown emit option {k:?} (allowed: {})",
-                    EMIT_KEYS.join(", ")
-                )));
-            }
-        }
-        let value = |key: &str, path: &str| -> Result<Option<core::Value>, JsValue> {
-            opt(&options, key)?
-                .map(|v| to_value_at(&v, path).map_err(js_err))
-                .transpose()
-        };
-        let autonomy_index = match opt(&options, "autonomyIndex")? {
-            None => None,
-            Some(v) => Some(
-                v.as_f64()
-                    .ok_or_else(|| argument("autonomyIndex must be a number"))?,
-            ),
-        };
-        let intent_hash = match opt(&options, "intentHash")? {
-            None => None,
-            Some(v) => Some(
-                v.as_string()
-                    .ok_or_else(|| argument("intentHash must be a string"))?,
-            ),
-        };
-        let timestamp_ms = match opt_u64(&options, "timestampMs")? {
-            Some(t) => t,
-            None => self.inner.timestamp_for(js_sys::Date::now() as u64),
-        };
-        let e = Emit {
-            corridor: corridor.to_owned(),
-            timestamp_ms,
-            state: value("state", "state")?,
-            context: value("context", "context")?,
-            autonomy_index,
-            intent_hash,
-            event_delta: opt_u64(&options, "eventDelta")?,
-            state_vector: value("stateVector", "stateVector")?,
-        };
+        let e = emit_of(&self.inner, corridor, value)?;
+        self.emit_step(e)
+    }
+
+    /// The fast path: options already as JSON text (the JS layer checked they are plain data).
+    #[wasm_bindgen(js_name = emitText)]
+    pub fn emit_text(&mut self, corridor: &str, options: &str) -> Result<String, JsValue> {
+        let value = core::parse(options).map_err(js_err)?;
+        let e = emit_of(&self.inner, corridor, value)?;
+        self.emit_step(e)
+    }
+
+    fn emit_step(&mut self, e: Emit) -> Result<String, JsValue> {
         self.inner
             .emit(e)
             .map(|p| p.to_json().to_owned())

@@ -45,6 +45,59 @@ export function makeApi(wasm) {
 
   const parse = (line) => JSON.parse(line);
 
+  // Fast path: plain JSON data crosses into WebAssembly as one JSON.stringify text, which the
+  // core parses strictly. Anything JSON.stringify would change (undefined, NaN, Date, Map,
+  // class instances, lone surrogates, sparse arrays, deep nesting) takes the value-by-value
+  // path instead, where the core reports the exact problem and its JSON path.
+  const wellFormed =
+    typeof String.prototype.isWellFormed === "function"
+      ? (s) => s.isWellFormed()
+      : (s) => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+  const MAX_DEPTH = 128;
+
+  function plain(v, depth) {
+    switch (typeof v) {
+      case "string":
+        return wellFormed(v);
+      case "number":
+        return Number.isFinite(v);
+      case "boolean":
+        return true;
+      case "object": {
+        if (v === null) return true;
+        if (depth >= MAX_DEPTH) return false;
+        if (Array.isArray(v)) {
+          for (let i = 0; i < v.length; i++) {
+            if (!(i in v) || !plain(v[i], depth + 1)) return false;
+          }
+          return true;
+        }
+        const proto = Object.getPrototypeOf(v);
+        if (proto !== Object.prototype && proto !== null) return false;
+        for (const k in v) {
+          if (!Object.hasOwn(v, k)) return false;
+          if (!wellFormed(k) || !plain(v[k], depth + 1)) return false;
+        }
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** JSON text for plain data, or undefined when the value must take the checked path. */
+  function jsonText(v) {
+    return plain(v, 0) ? JSON.stringify(v) : undefined;
+  }
+
+  function withoutUndefined(options) {
+    if (options === undefined || options === null) return {};
+    if (typeof options !== "object" || Array.isArray(options)) return options;
+    const out = {};
+    for (const [k, v] of Object.entries(options)) if (v !== undefined) out[k] = v;
+    return out;
+  }
+
   /** RFC 8785 canonical form of a JSON text. */
   function canonicalize(text) {
     if (typeof text !== "string") throw argumentError("canonicalize takes a string");
@@ -53,18 +106,26 @@ export function makeApi(wasm) {
 
   /** RFC 8785 canonical form of a plain JS value. */
   function canonicalJson(value) {
-    return call(() => wasm.canonicalJson(value));
+    const text = jsonText(value);
+    return call(() => (text !== undefined ? wasm.canonicalize(text) : wasm.canonicalJson(value)));
   }
 
   /** The canonical JSONL line of a pixel (a plain object or JSON text). */
   function toJsonLine(pixel) {
-    return call(() => wasm.toJsonLine(pixel));
+    const input = typeof pixel === "string" ? pixel : (jsonText(pixel) ?? pixel);
+    return call(() => wasm.toJsonLine(input));
+  }
+
+  function pixelInputs(pixels) {
+    if (!Array.isArray(pixels)) return pixels;
+    return pixels.map((p) => (typeof p === "string" ? p : (jsonText(p) ?? p)));
   }
 
   /** Verifies pixels (plain objects or JSON lines) in order. Bad items are reported. */
   function verify(pixels, options) {
     const anchor = anchorOf(options);
-    return call(() => wasm.verify(pixels, anchor));
+    const inputs = pixelInputs(pixels);
+    return call(() => wasm.verify(inputs, anchor));
   }
 
   /** Verifies JSONL given as a string or bytes. */
@@ -116,14 +177,19 @@ export function makeApi(wasm) {
     static resume(pixels, options = {}) {
       const anchor = anchorOf(options);
       const sessionId = options?.sessionId ?? undefined;
-      const inner = call(() => wasm.Chain.resume(pixels, anchor, sessionId));
+      const inputs = pixelInputs(pixels);
+      const inner = call(() => wasm.Chain.resume(inputs, anchor, sessionId));
       return new Chain(undefined, undefined, inner);
     }
 
     /** Emits the next pixel; returns it as a plain object in its JSON shape. */
     emit(corridor, options = {}) {
       if (typeof corridor !== "string") throw argumentError("corridor must be a string");
-      return parse(call(() => this.#inner.emit(corridor, options)));
+      const clean = withoutUndefined(options);
+      const text = jsonText(clean);
+      return parse(
+        call(() => (text !== undefined ? this.#inner.emitText(corridor, text) : this.#inner.emit(corridor, options))),
+      );
     }
 
     get agentId() {

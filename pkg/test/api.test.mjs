@@ -118,3 +118,30 @@ test("CommonJS require gives the same API", () => {
   assert.deepEqual([...tp.ERROR_CODES].sort(), [...cjs.ERROR_CODES].sort());
   assert.ok(tp.ERROR_CODES.includes("BROKEN_LINK"));
 });
+
+test("one version everywhere: Cargo workspace, package.json, wasm", async () => {
+  const fs = await import("node:fs");
+  const { PKG, ROOT } = await import("./helpers.mjs");
+  const cargo = fs.readFileSync(`${ROOT}/Cargo.toml`, "utf8");
+  const workspace = cargo.match(/\[workspace\.package\][^[]*?version = "([^"]+)"/)[1];
+  const pkgJson = JSON.parse(fs.readFileSync(`${PKG}/package.json`, "utf8"));
+  assert.equal(pkgJson.version, workspace);
+  assert.equal(tp.version, workspace);
+});
+
+test("the Node example continues a chain written by the Python demo", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const fs = await import("node:fs");
+  const os = await import("node:os");
+  const path = await import("node:path");
+  const { PYTHON, ROOT } = await import("./helpers.mjs");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tp-example-"));
+  execFileSync(PYTHON, [path.join(ROOT, "examples", "python_agent.py"), dir], { stdio: "ignore" });
+  const out = execFileSync(process.execPath, [path.join(ROOT, "examples", "node_pipeline.mjs"), dir], {
+    encoding: "utf8",
+  });
+  assert.match(out, /verified 10 pixels written by Python/);
+  assert.match(out, /verified: true, 12 pixels/);
+  const verified = execFileSync(PYTHON, ["-m", "tokenpixel", "--store", dir, "verify"], { encoding: "utf8" });
+  assert.match(verified, /^OK .*: 12 pixels/);
+});

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import tp from "tokenpixel";
-import { loadVectors, PKG } from "./helpers.mjs";
+import { loadVectors, PKG, PYTHON, ROOT } from "./helpers.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const npm = (args, cwd) => execFileSync("npm", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -107,6 +107,22 @@ window.__result = {
       if ("output" in c) assert.equal(result.canonical[i], c.output, c.name);
       else assert.deepEqual(result.canonical[i], { code: c.error.code, reason: c.error.reason ?? null, isError: true }, c.name);
     });
+    // The README's browser example, on a chain the Python demo wrote, then tampered.
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const html = readme.match(/```html\n([\s\S]*?)```/)[1];
+    fs.writeFileSync(path.join(dir, "readme.html"), html);
+    execFileSync(PYTHON, [path.join(ROOT, "examples", "python_agent.py"), dir], { stdio: "ignore" });
+    const readmePage = await browser.newPage();
+    const url = `http://127.0.0.1:${server.address().port}/readme.html`;
+    await readmePage.goto(url);
+    await readmePage.waitForFunction(() => !document.getElementById("out").textContent.startsWith("verifying"));
+    assert.match(await readmePage.textContent("#out"), /^chain verified: 10 pixels, head sha256:[0-9a-f]{64}$/);
+    const chainFile = path.join(dir, "pixels_demo-agent.jsonl");
+    fs.writeFileSync(chainFile, fs.readFileSync(chainFile, "utf8").replace('"psi":0.9375', '"psi":0.9376'));
+    await readmePage.goto(url);
+    await readmePage.waitForFunction(() => !document.getElementById("out").textContent.startsWith("verifying"));
+    assert.match(await readmePage.textContent("#out"), /^TAMPERED at pixel 3 \(line 4\): HASH_MISMATCH$/);
+
     const again = new tp.Chain("browser-agent", "tab-1").emit("DISTRICT_3.CHAMBER_ROUTER.NODE_POST", {
       state: { from: "browser" },
       timestampMs: 1763900000000,
