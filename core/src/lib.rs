@@ -31,16 +31,20 @@ mod canonical;
 mod chain;
 mod context;
 mod corridor;
+mod diff;
 mod error;
 mod hash;
 mod json;
 mod pixel;
+mod summary;
+mod tokens;
 mod verify;
 
 pub use canonical::{canonicalize, is_canonical, to_canonical, write_canonical};
 pub use chain::{Chain, Emit, Ledger};
 pub use context::{validate_context, CONTEXT_KEYS};
 pub use corridor::{Corridor, MAX_CORRIDOR_LEN};
+pub use diff::{diff, diff_range, Diff};
 pub use error::{Error, IJsonReason, Position, Result, ALL_CODES};
 pub use hash::{Digest, GENESIS, GENESIS_HASH, PIXEL_DOMAIN, STATE_DOMAIN};
 pub use json::{
@@ -51,6 +55,8 @@ pub use pixel::{
     validate_id, Pixel, KEYS, MAX_ID_LEN, MAX_INTENT_LEN, MAX_SAFE_INTEGER, MAX_STATE_NAME_LEN,
     MAX_STATE_VECTOR, MAX_TIMESTAMP_MS, SCHEMA_VERSION,
 };
+pub use summary::{summarize, Level, Summary, SummaryOptions};
+pub use tokens::estimate_tokens;
 pub use verify::{verify, verify_jsonl, Failure, JsonlVerifier, VerifyReport};
 
 /// The README's Rust examples run as doc tests.
