@@ -517,6 +517,134 @@ impl PyJsonlVerifier {
     }
 }
 
+/// A structured diff between two pixels: `to_dict()` (JSON form) and `render()` (for people).
+#[pyclass(frozen, module = "tokenpixel", name = "Diff")]
+struct PyDiff {
+    inner: core::Diff,
+}
+
+#[pymethods]
+impl PyDiff {
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, self.inner.value())
+    }
+    fn render(&self) -> String {
+        self.inner.render()
+    }
+    fn __str__(&self) -> String {
+        self.inner.render()
+    }
+    fn __repr__(&self) -> String {
+        let hash = |k: &str| {
+            self.inner
+                .value()
+                .get(k)
+                .and_then(|e| e.get("hash"))
+                .and_then(Value::as_str)
+                .map(|h| h[7..19].to_owned())
+                .unwrap_or_default()
+        };
+        format!("Diff(from={:?}, to={:?})", hash("from"), hash("to"))
+    }
+}
+
+fn one_pixel(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Pixel> {
+    pixel_from_any(item).map_err(py_err(py))
+}
+
+/// What changed from pixel `a` to pixel `b` (TokenPixel, dict or JSON str).
+#[pyfunction]
+fn diff(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyDiff> {
+    let (a, b) = (one_pixel(py, a)?, one_pixel(py, b)?);
+    Ok(PyDiff {
+        inner: core::diff(&a, &b),
+    })
+}
+
+/// First-to-last diff over a run of pixels, with every corridor crossed in between.
+#[pyfunction]
+fn diff_range(py: Python<'_>, pixels: &Bound<'_, PyAny>) -> PyResult<PyDiff> {
+    let (pixels, failed) = collect_pixels(pixels)?;
+    if let Some((_, e)) = failed {
+        return Err(to_pyerr(py, &e));
+    }
+    core::diff_range(&pixels)
+        .map(|inner| PyDiff { inner })
+        .map_err(py_err(py))
+}
+
+/// A token-budgeted summary of a pixel; it always names the source pixel's hash.
+#[pyclass(frozen, module = "tokenpixel", name = "Summary", get_all)]
+struct PySummary {
+    text: String,
+    tokens: usize,
+    source_hash: String,
+    level: String,
+    focus: String,
+    omitted: Vec<String>,
+}
+
+#[pymethods]
+impl PySummary {
+    fn __str__(&self) -> &str {
+        &self.text
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "Summary(level={:?}, focus={:?}, tokens={}, source_hash={:?})",
+            self.level, self.focus, self.tokens, self.source_hash
+        )
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("text", &self.text)?;
+        d.set_item("tokens", self.tokens)?;
+        d.set_item("sourceHash", &self.source_hash)?;
+        d.set_item("level", &self.level)?;
+        d.set_item("focus", &self.focus)?;
+        d.set_item("omitted", self.omitted.clone())?;
+        Ok(d)
+    }
+}
+
+/// Summarizes a pixel for a sub-agent or a new session.
+#[pyfunction]
+#[pyo3(signature = (pixel, level = "compact", *, for_task = None, relevant_keys = None, max_tokens = None))]
+fn summarize(
+    py: Python<'_>,
+    pixel: &Bound<'_, PyAny>,
+    level: &str,
+    for_task: Option<String>,
+    relevant_keys: Option<Vec<String>>,
+    max_tokens: Option<usize>,
+) -> PyResult<PySummary> {
+    let p = one_pixel(py, pixel)?;
+    let level = core::Level::parse(level).map_err(py_err(py))?;
+    let s = core::summarize(
+        &p,
+        &core::SummaryOptions {
+            level: Some(level),
+            for_task,
+            relevant_keys,
+            max_tokens,
+        },
+    );
+    Ok(PySummary {
+        text: s.text,
+        tokens: s.tokens,
+        source_hash: s.source_hash,
+        level: s.level.name().to_owned(),
+        focus: s.focus.to_owned(),
+        omitted: s.omitted,
+    })
+}
+
+/// Estimated tokens of a text (the same estimate the summarizer budgets with).
+#[pyfunction]
+fn estimate_tokens(text: &str) -> usize {
+    core::estimate_tokens(text)
+}
+
 /// Validates a corridor; returns it unchanged or raises SchemaError (INVALID_CORRIDOR).
 #[pyfunction]
 fn validate_corridor(py: Python<'_>, corridor: String) -> PyResult<String> {
@@ -541,5 +669,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(verify_jsonl, m)?)?;
     m.add_function(wrap_pyfunction!(validate_corridor, m)?)?;
+    m.add_class::<PyDiff>()?;
+    m.add_class::<PySummary>()?;
+    m.add_function(wrap_pyfunction!(diff, m)?)?;
+    m.add_function(wrap_pyfunction!(diff_range, m)?)?;
+    m.add_function(wrap_pyfunction!(summarize, m)?)?;
+    m.add_function(wrap_pyfunction!(estimate_tokens, m)?)?;
     Ok(())
 }

@@ -169,3 +169,56 @@ fn tamper_vectors_fail_with_code_and_index() {
         assert!(codes.contains(code), "no tamper vector for {code}");
     }
 }
+
+#[test]
+fn diff_and_summary_vectors_hold() {
+    use tokenpixel_core::{diff, diff_range, summarize, Level, Pixel, SummaryOptions};
+    for c in load("diff.json").get("cases").unwrap().as_array().unwrap() {
+        let d = match c.get("range") {
+            Some(r) => diff_range(
+                &r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| Pixel::from_json(l.as_str().unwrap()).unwrap())
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap(),
+            None => diff(
+                &Pixel::from_json(str_of(c, "a")).unwrap(),
+                &Pixel::from_json(str_of(c, "b")).unwrap(),
+            ),
+        };
+        assert_eq!(d.value(), c.get("expect").unwrap(), "{}", str_of(c, "name"));
+        assert_eq!(d.render(), str_of(c, "text"));
+    }
+    for c in load("summary.json")
+        .get("cases")
+        .unwrap()
+        .as_array()
+        .unwrap()
+    {
+        let o = c.get("options").unwrap();
+        let opts = SummaryOptions {
+            level: o
+                .get("level")
+                .and_then(Value::as_str)
+                .map(|l| Level::parse(l).unwrap()),
+            for_task: o.get("forTask").and_then(Value::as_str).map(str::to_owned),
+            relevant_keys: o
+                .get("relevantKeys")
+                .and_then(Value::as_array)
+                .map(|k| k.iter().map(|x| x.as_str().unwrap().to_owned()).collect()),
+            max_tokens: o
+                .get("maxTokens")
+                .and_then(Value::as_f64)
+                .map(|m| m as usize),
+        };
+        let s = summarize(&Pixel::from_json(str_of(c, "pixel")).unwrap(), &opts);
+        assert_eq!(
+            &s.to_value(),
+            c.get("expect").unwrap(),
+            "{}",
+            str_of(c, "name")
+        );
+    }
+}

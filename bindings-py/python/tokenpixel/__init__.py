@@ -11,9 +11,11 @@ from tokenpixel._native import (
     ArgumentError,
     Chain,
     ChainError,
+    Diff,
     JsonError,
     JsonlVerifier,
     SchemaError,
+    Summary,
     TokenPixel,
     TokenPixelError,
     VerifyError,
@@ -21,12 +23,17 @@ from tokenpixel._native import (
     __version__,
     canonical_json,
     canonicalize,
+    diff,
+    diff_range,
+    estimate_tokens,
+    summarize,
     validate_corridor,
     verify,
     verify_jsonl,
 )
 from tokenpixel.checkpointer import Checkpointer, CheckpointEvent, Stage
 from tokenpixel.store import JsonlStore, Recovery, SqliteStore, Store
+from tokenpixel.summarizer import ContextSummarizer, restore_env
 
 __all__ = [
     "ERROR_CODES",
@@ -37,6 +44,8 @@ __all__ = [
     "ChainError",
     "CheckpointEvent",
     "Checkpointer",
+    "ContextSummarizer",
+    "Diff",
     "JsonError",
     "JsonlStore",
     "JsonlVerifier",
@@ -45,6 +54,7 @@ __all__ = [
     "SqliteStore",
     "Stage",
     "Store",
+    "Summary",
     "TokenPixel",
     "TokenPixelError",
     "VerifyError",
@@ -52,6 +62,11 @@ __all__ = [
     "__version__",
     "canonical_json",
     "canonicalize",
+    "diff",
+    "diff_range",
+    "estimate_tokens",
+    "restore_env",
+    "summarize",
     "validate_corridor",
     "verify",
     "verify_jsonl",

@@ -13,9 +13,11 @@ __all__ = [
     "ArgumentError",
     "Chain",
     "ChainError",
+    "Diff",
     "JsonError",
     "JsonlVerifier",
     "SchemaError",
+    "Summary",
     "TokenPixel",
     "TokenPixelError",
     "VerifyError",
@@ -23,6 +25,10 @@ __all__ = [
     "__version__",
     "canonical_json",
     "canonicalize",
+    "diff",
+    "diff_range",
+    "estimate_tokens",
+    "summarize",
     "validate_corridor",
     "verify",
     "verify_jsonl",
@@ -167,3 +173,36 @@ class JsonlVerifier:
 
 def verify(pixels: Iterable[_PixelLike], anchor: Optional[str] = None) -> VerifyReport: ...
 def verify_jsonl(data: Union[bytes, str], anchor: Optional[str] = None) -> VerifyReport: ...
+
+@final
+class Diff:
+    def to_dict(self) -> dict[str, Any]: ...
+    def render(self) -> str: ...
+
+@final
+class Summary:
+    @property
+    def text(self) -> str: ...
+    @property
+    def tokens(self) -> int: ...
+    @property
+    def source_hash(self) -> str: ...
+    @property
+    def level(self) -> str: ...
+    @property
+    def focus(self) -> str: ...
+    @property
+    def omitted(self) -> list[str]: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+def diff(a: _PixelLike, b: _PixelLike) -> Diff: ...
+def diff_range(pixels: Iterable[_PixelLike]) -> Diff: ...
+def summarize(
+    pixel: _PixelLike,
+    level: str = "compact",
+    *,
+    for_task: Optional[str] = None,
+    relevant_keys: Optional[list[str]] = None,
+    max_tokens: Optional[int] = None,
+) -> Summary: ...
+def estimate_tokens(text: str) -> int: ...

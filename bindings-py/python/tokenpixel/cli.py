@@ -20,6 +20,8 @@ from tokenpixel._native import (
     TokenPixelError,
     VerifyReport,
     __version__,
+    diff,
+    summarize,
 )
 from tokenpixel.checkpointer import Checkpointer
 from tokenpixel.store import CHUNK, JsonlStore
@@ -284,6 +286,45 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    agent = agent_of(args, store)
+    if args.from_ is None and args.to is None:
+        last = store.list(agent, limit=2)
+        if len(last) < 2:
+            raise UsageError("diff needs two checkpoints: create another with `tokenpixel now`")
+        a, b = last
+    else:
+        b = find(store, agent, args.to)
+        if args.from_ is not None:
+            a = find(store, agent, args.from_)
+        else:
+            if b.seq == 0:
+                raise UsageError("the first checkpoint has no previous one: pass --from")
+            a = find(store, agent, str(b.seq - 1))
+    d = diff(a, b)
+    if args.json:
+        emit_json(d.to_dict())
+    else:
+        print(d.render(), end="")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    agent = agent_of(args, store)
+    pixel = find(store, agent, args.id)
+    keys = args.keys.split(",") if args.keys else None
+    s = summarize(
+        pixel, args.level, for_task=args.for_, relevant_keys=keys, max_tokens=args.max_tokens
+    )
+    if args.json:
+        emit_json(s.to_dict())
+    else:
+        print(s.text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tokenpixel",
@@ -329,6 +370,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prune", parents=[common], help="keep only the newest checkpoints")
     p.add_argument("--keep", type=int, default=50, help="how many to keep (default 50)")
     p.set_defaults(func=cmd_prune)
+
+    p = sub.add_parser("diff", parents=[common], help="what changed between two checkpoints")
+    p.add_argument("--from", dest="from_", help="earlier checkpoint (default: the one before --to)")
+    p.add_argument("--to", help="later checkpoint (default: the latest)")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("summary", parents=[common], help="a token-budgeted context summary")
+    p.add_argument("id", nargs="?", help="seq, hash or hash prefix (default: the latest)")
+    p.add_argument("--level", default="compact", choices=["minimal", "compact", "standard", "full"])
+    p.add_argument("--for", dest="for_", metavar="TASK", help="task kind, e.g. terraform")
+    p.add_argument("--max-tokens", type=int, help="hard cap on estimated tokens")
+    p.add_argument("--keys", help="comma-separated variables to include")
+    p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("verify", parents=[common], help="verify a chain file or a store")
     p.add_argument("file", nargs="?", help="a JSONL chain file (default: every chain in the store)")

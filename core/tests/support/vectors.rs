@@ -41,6 +41,8 @@ pub fn generate() -> Vec<(String, String)> {
         ("canonical.json".to_owned(), pretty(&canonical_cases())),
         ("chains.json".to_owned(), pretty(&chain_cases())),
         ("tamper.json".to_owned(), pretty(&tamper_cases())),
+        ("diff.json".to_owned(), pretty(&diff_cases())),
+        ("summary.json".to_owned(), pretty(&summary_cases())),
     ]
 }
 
@@ -402,5 +404,117 @@ fn tamper_cases() -> Value {
             s("verify_jsonl(jsonl or bytes of jsonlHex, anchor) must give expect: the same code, index and line in every language"),
         ),
         ("cases", Value::Array(out)),
+    ])
+}
+
+fn diff_cases() -> Value {
+    let ls = emit_lines("agent-7", "session-1", &sample_steps());
+    let px: Vec<Pixel> = ls.iter().map(|l| Pixel::from_json(l).unwrap()).collect();
+    let mut cases = Vec::new();
+    for (name, i, j) in [
+        ("pre to post", 0, 1),
+        ("across districts", 1, 3),
+        ("dependency degraded", 5, 7),
+        ("same pixel", 4, 4),
+        ("first to last", 0, 9),
+    ] {
+        let d = tokenpixel_core::diff(&px[i], &px[j]);
+        cases.push(obj(vec![
+            ("name", s(name)),
+            ("a", s(&ls[i])),
+            ("b", s(&ls[j])),
+            ("expect", d.value().clone()),
+            ("text", s(&d.render())),
+        ]));
+    }
+    let d = tokenpixel_core::diff_range(&px).unwrap();
+    cases.push(obj(vec![
+        ("name", s("range over the whole run")),
+        ("range", Value::Array(ls.iter().map(|l| s(l)).collect())),
+        ("expect", d.value().clone()),
+        ("text", s(&d.render())),
+    ]));
+    obj(vec![
+        (
+            "description",
+            s("diff(a, b) (or diff_range(range)) must give expect as JSON and text when rendered"),
+        ),
+        ("cases", Value::Array(cases)),
+    ])
+}
+
+fn summary_cases() -> Value {
+    use tokenpixel_core::{summarize, Level, SummaryOptions};
+    let ls = emit_lines("agent-7", "session-1", &sample_steps());
+    let mut cases = Vec::new();
+    let options: Vec<(
+        &str,
+        usize,
+        Option<Level>,
+        Option<&str>,
+        Option<Vec<&str>>,
+        Option<usize>,
+    )> = vec![
+        ("default", 7, None, None, None, None),
+        ("minimal", 7, Some(Level::Minimal), None, None, None),
+        ("standard", 7, Some(Level::Standard), None, None, None),
+        ("full", 9, Some(Level::Full), None, None, None),
+        (
+            "terraform",
+            7,
+            Some(Level::Compact),
+            Some("terraform"),
+            None,
+            None,
+        ),
+        (
+            "ledger",
+            7,
+            Some(Level::Compact),
+            Some("ledger query"),
+            None,
+            None,
+        ),
+        (
+            "promotion with keys",
+            7,
+            Some(Level::Compact),
+            Some("promotion"),
+            Some(vec!["target_env"]),
+            None,
+        ),
+        ("hard cap 60", 9, Some(Level::Full), None, None, Some(60)),
+        ("hard cap 20", 9, Some(Level::Full), None, None, Some(20)),
+        ("genesis", 0, Some(Level::Standard), None, None, None),
+    ];
+    for (name, i, level, task, keys, max) in options {
+        let p = Pixel::from_json(&ls[i]).unwrap();
+        let opts = SummaryOptions {
+            level,
+            for_task: task.map(str::to_owned),
+            relevant_keys: keys
+                .clone()
+                .map(|k| k.into_iter().map(str::to_owned).collect()),
+            max_tokens: max,
+        };
+        let mut o = vec![("level", level.map_or(Value::Null, |l| s(l.name())))];
+        o.push(("forTask", task.map_or(Value::Null, s)));
+        o.push((
+            "relevantKeys",
+            keys.map_or(Value::Null, |k| {
+                Value::Array(k.into_iter().map(s).collect())
+            }),
+        ));
+        o.push(("maxTokens", max.map_or(Value::Null, |m| n(m as u64))));
+        cases.push(obj(vec![
+            ("name", s(name)),
+            ("pixel", s(&ls[i])),
+            ("options", obj(o)),
+            ("expect", summarize(&p, &opts).to_value()),
+        ]));
+    }
+    obj(vec![
+        ("description", s("summarize(pixel, options) must give expect byte for byte (text, tokens, sourceHash, level, focus, omitted)")),
+        ("cases", Value::Array(cases)),
     ])
 }
