@@ -447,6 +447,7 @@ fn summary_cases() -> Value {
     use tokenpixel_core::{summarize, Level, SummaryOptions};
     let ls = emit_lines("agent-7", "session-1", &sample_steps());
     let mut cases = Vec::new();
+    #[allow(clippy::type_complexity)]
     let options: Vec<(
         &str,
         usize,
