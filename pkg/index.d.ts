@@ -128,12 +128,56 @@ export class JsonlVerifier {
   finish(): VerifyReport;
 }
 
+/** A diff in its JSON form (docs/SPEC.md, "Diff"). */
+export interface Diff {
+  from: { seq: number; hash: string; corridor: string; timestampMs: number; stateHash: string };
+  to: { seq: number; hash: string; corridor: string; timestampMs: number; stateHash: string };
+  sameState: boolean;
+  corridor: { from: string; to: string } | null;
+  crossed: string[];
+  stateVector: Array<{ name: string; from: number | null; to: number | null; delta: number | null }>;
+  autonomyIndex: { from: number; to: number; delta: number } | null;
+  intentHash: { from: string | null; to: string | null } | null;
+  state: Array<{ path: string; change: "added" | "removed" | "changed"; old?: Json; new?: Json }>;
+  context: { [key: string]: Json };
+}
+
+export interface SummaryOptions {
+  level?: "minimal" | "compact" | "standard" | "full";
+  /** terraform/ansible/infrastructure, database/query/ledger, promotion/revocation/governance, ... */
+  forTask?: string;
+  relevantKeys?: string[];
+  /** Hard cap on estimated tokens. */
+  maxTokens?: number;
+}
+
+export interface Summary {
+  text: string;
+  tokens: number;
+  sourceHash: string;
+  level: "minimal" | "compact" | "standard" | "full";
+  focus: "infrastructure" | "data" | "governance" | "generic";
+  omitted: string[];
+}
+
+export function diff(a: PixelLike, b: PixelLike): Diff;
+export function diffText(a: PixelLike, b: PixelLike): string;
+export function diffRange(pixels: PixelLike[]): Diff;
+export function diffRange(pixels: PixelLike[], options: { text: true }): string;
+export function summarize(pixel: PixelLike, options?: SummaryOptions): Summary;
+export function estimateTokens(text: string): number;
+
 export const GENESIS_HASH: string;
 export const SCHEMA_VERSION: number;
 export const ERROR_CODES: readonly ErrorCode[];
 export const version: string;
 
 declare const api: {
+  diff: typeof diff;
+  diffText: typeof diffText;
+  diffRange: typeof diffRange;
+  summarize: typeof summarize;
+  estimateTokens: typeof estimateTokens;
   canonicalize: typeof canonicalize;
   canonicalJson: typeof canonicalJson;
   toJsonLine: typeof toJsonLine;

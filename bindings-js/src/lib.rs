@@ -373,3 +373,80 @@ pub fn constants() -> Result<JsValue, JsValue> {
     .serialize(&ser)
     .map_err(JsValue::from)
 }
+
+fn pixel_arg(item: &JsValue) -> Result<Pixel, JsValue> {
+    pixel_from(item).map_err(js_err)
+}
+
+fn range_of(pixels: &JsValue) -> Result<Vec<Pixel>, JsValue> {
+    let (pixels, failed) = collect(pixels)?;
+    match failed {
+        Some((_, e)) => Err(js_err(e)),
+        None => Ok(pixels),
+    }
+}
+
+/// The diff from pixel `a` to pixel `b`, as canonical JSON text.
+#[wasm_bindgen(js_name = diffJson)]
+pub fn diff_json(a: &JsValue, b: &JsValue) -> Result<String, JsValue> {
+    Ok(core::to_canonical(
+        core::diff(&pixel_arg(a)?, &pixel_arg(b)?).value(),
+    ))
+}
+
+/// The diff from pixel `a` to pixel `b`, rendered for people.
+#[wasm_bindgen(js_name = diffText)]
+pub fn diff_text(a: &JsValue, b: &JsValue) -> Result<String, JsValue> {
+    Ok(core::diff(&pixel_arg(a)?, &pixel_arg(b)?).render())
+}
+
+/// The first-to-last diff of a run of pixels, as canonical JSON text.
+#[wasm_bindgen(js_name = diffRangeJson)]
+pub fn diff_range_json(pixels: &JsValue) -> Result<String, JsValue> {
+    let d = core::diff_range(&range_of(pixels)?).map_err(js_err)?;
+    Ok(core::to_canonical(d.value()))
+}
+
+/// The first-to-last diff of a run of pixels, rendered for people.
+#[wasm_bindgen(js_name = diffRangeText)]
+pub fn diff_range_text(pixels: &JsValue) -> Result<String, JsValue> {
+    Ok(core::diff_range(&range_of(pixels)?)
+        .map_err(js_err)?
+        .render())
+}
+
+/// A token-budgeted summary of a pixel, as canonical JSON text.
+#[wasm_bindgen(js_name = summarizeJson)]
+pub fn summarize_json(
+    pixel: &JsValue,
+    level: Option<String>,
+    for_task: Option<String>,
+    relevant_keys: Option<Vec<String>>,
+    max_tokens: Option<f64>,
+) -> Result<String, JsValue> {
+    let p = pixel_arg(pixel)?;
+    let level = level
+        .map(|l| core::Level::parse(&l).map_err(js_err))
+        .transpose()?;
+    let max_tokens = match max_tokens {
+        None => None,
+        Some(m) if m >= 0.0 && m.fract() == 0.0 => Some(m as usize),
+        Some(_) => return Err(argument("maxTokens must be a non-negative integer")),
+    };
+    let s = core::summarize(
+        &p,
+        &core::SummaryOptions {
+            level,
+            for_task,
+            relevant_keys,
+            max_tokens,
+        },
+    );
+    Ok(core::to_canonical(&s.to_value()))
+}
+
+/// Estimated tokens of a text (what the summarizer budgets with).
+#[wasm_bindgen(js_name = estimateTokens)]
+pub fn estimate_tokens(text: &str) -> f64 {
+    core::estimate_tokens(text) as f64
+}

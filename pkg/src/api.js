@@ -210,7 +210,51 @@ export function makeApi(wasm) {
     }
   }
 
+  function pixelInput(p) {
+    return typeof p === "string" ? p : (jsonText(p) ?? p);
+  }
+
+  /** What changed from pixel `a` to pixel `b` (JSON form, as Python's Diff.to_dict()). */
+  function diff(a, b) {
+    return parse(call(() => wasm.diffJson(pixelInput(a), pixelInput(b))));
+  }
+
+  /** The same diff, rendered for people. */
+  function diffText(a, b) {
+    return call(() => wasm.diffText(pixelInput(a), pixelInput(b)));
+  }
+
+  /** First-to-last diff over a run of pixels, with every corridor crossed. */
+  function diffRange(pixels, options = {}) {
+    const inputs = pixelInputs(pixels);
+    return options.text ? call(() => wasm.diffRangeText(inputs)) : parse(call(() => wasm.diffRangeJson(inputs)));
+  }
+
+  /** A token-budgeted summary: { text, tokens, sourceHash, level, focus, omitted }. */
+  function summarize(pixel, options = {}) {
+    const { level, forTask, relevantKeys, maxTokens, ...rest } = options ?? {};
+    const unknown = Object.keys(rest);
+    if (unknown.length) throw argumentError(`unknown summarize option ${JSON.stringify(unknown[0])}`);
+    if (relevantKeys !== undefined && relevantKeys !== null && !(Array.isArray(relevantKeys) && relevantKeys.every((k) => typeof k === "string"))) {
+      throw argumentError("relevantKeys must be an array of strings");
+    }
+    return parse(
+      call(() => wasm.summarizeJson(pixelInput(pixel), level ?? undefined, forTask ?? undefined, relevantKeys ?? undefined, maxTokens ?? undefined)),
+    );
+  }
+
+  /** Estimated tokens of a text (what summaries budget with). */
+  function estimateTokens(text) {
+    if (typeof text !== "string") throw argumentError("estimateTokens takes a string");
+    return wasm.estimateTokens(text);
+  }
+
   return {
+    diff,
+    diffText,
+    diffRange,
+    summarize,
+    estimateTokens,
     canonicalize,
     canonicalJson,
     toJsonLine,

@@ -6,6 +6,11 @@ const require = createRequire(import.meta.url);
 const api = makeApi(require("./wasm-node/tokenpixel.js"));
 
 export const {
+  diff,
+  diffText,
+  diffRange,
+  summarize,
+  estimateTokens,
   canonicalize,
   canonicalJson,
   toJsonLine,

@@ -6,6 +6,11 @@ await init({ module_or_path: new URL("./wasm-web/tokenpixel_bg.wasm", import.met
 const api = makeApi(wasm);
 
 export const {
+  diff,
+  diffText,
+  diffRange,
+  summarize,
+  estimateTokens,
   canonicalize,
   canonicalJson,
   toJsonLine,

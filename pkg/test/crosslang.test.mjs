@@ -127,3 +127,31 @@ print(store.verify().count)`,
     { ...nodeReport, error: { ...nodeReport.error, message: undefined } },
   );
 });
+
+test("summaries and diffs of the demo chain are identical from Python and Node", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tp-sum-"));
+  execFileSync(PYTHON, [path.join(ROOT, "examples", "python_agent.py"), dir], { stdio: "ignore" });
+  const store = new JsonlStore(dir);
+  const pixels = store.list();
+  const py = JSON.parse(
+    python(
+      `import sys, json, tokenpixel as tp
+s = tp.JsonlStore(sys.argv[1]); ps = s.list()
+out = {"summaries": [tp.summarize(p, level, for_task=task, max_tokens=cap).to_dict()
+                     for p in ps for level in ("minimal", "full") for task in (None, "terraform", "governance")
+                     for cap in (None, 25, 300)],
+       "diffs": [tp.diff(a, b).to_dict() for a, b in zip(ps, ps[1:])],
+       "texts": [tp.diff(a, b).render() for a, b in zip(ps, ps[1:])]}
+print(json.dumps(out))`,
+      dir,
+    ),
+  );
+  const summaries = [];
+  for (const p of pixels)
+    for (const level of ["minimal", "full"])
+      for (const forTask of [undefined, "terraform", "governance"])
+        for (const maxTokens of [undefined, 25, 300]) summaries.push(tp.summarize(p, { level, forTask, maxTokens }));
+  assert.deepEqual(summaries, py.summaries);
+  assert.deepEqual(pixels.slice(1).map((b, i) => tp.diff(pixels[i], b)), py.diffs);
+  assert.deepEqual(pixels.slice(1).map((b, i) => tp.diffText(pixels[i], b)), py.texts);
+});
