@@ -72,21 +72,44 @@ fn string(s: &Bound<'_, PyString>, path: &[Step]) -> Result<String, Error> {
             let _ = PyErr::take(s.py());
             return Err(lone());
         }
-        // SAFETY: CPython guarantees `size` bytes of UTF-8 at `data`.
-        let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), size as usize) };
-        return std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| lone());
+        // SAFETY: CPython guarantees `size` bytes of valid UTF-8 at `data` (it encodes with
+        // the strict error handler and fails, as handled above, on lone surrogates).
+        let text = unsafe {
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+                data.cast::<u8>(),
+                size as usize,
+            ))
+        };
+        return Ok(text.to_owned());
     }
     s.to_cow().map(|c| c.into_owned()).map_err(|_| lone())
 }
 
 fn convert(obj: &Bound<'_, PyAny>, path: &mut Vec<Step>) -> Result<Value, Error> {
-    // Exact built-in strings first: they are most of any state.
-    if obj.is_exact_instance_of::<PyString>() {
-        if let Ok(s) = obj.cast::<PyString>() {
-            return string(s, path).map(Value::String);
-        }
+    // Exact built-in types first, by type pointer: they are nearly all of any state.
+    let ty = obj.get_type_ptr();
+    // Only the addresses of the interpreter's static type objects are taken.
+    let (str_t, int_t, float_t) = (
+        std::ptr::addr_of_mut!(pyo3::ffi::PyUnicode_Type),
+        std::ptr::addr_of_mut!(pyo3::ffi::PyLong_Type),
+        std::ptr::addr_of_mut!(pyo3::ffi::PyFloat_Type),
+    );
+    if ty == str_t {
+        // SAFETY: the exact type check above.
+        return string(unsafe { obj.cast_unchecked::<PyString>() }, path).map(Value::String);
+    }
+    if ty == int_t {
+        // SAFETY: the exact type check above.
+        let i = unsafe { obj.cast_unchecked::<PyInt>() };
+        return match i.extract::<i64>() {
+            Ok(n) => host::integer(n.into(), || render(path)),
+            Err(_) => Err(host::lossy(&i.to_string(), &render(path))),
+        };
+    }
+    if ty == float_t {
+        // SAFETY: the exact type check above.
+        let f = unsafe { obj.cast_unchecked::<PyFloat>() };
+        return host::float(f.value(), || render(path));
     }
     if obj.is_none() {
         return Ok(Value::Null);

@@ -74,6 +74,19 @@ impl Digest {
         Digest(h.finalize().into())
     }
 
+    /// Appends `sha256:<64 hex>` to `out` (no formatting machinery: this is on the emit path).
+    pub fn write_to(&self, out: &mut String) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = [0u8; 71];
+        s[..7].copy_from_slice(b"sha256:");
+        for (i, b) in self.0.iter().enumerate() {
+            s[7 + 2 * i] = HEX[(b >> 4) as usize];
+            s[8 + 2 * i] = HEX[(b & 0xF) as usize];
+        }
+        // Only ASCII was written.
+        out.push_str(std::str::from_utf8(&s).unwrap_or_default());
+    }
+
     /// The first `n` hex digits, for display (`n` ≤ 64).
     pub fn short(&self, n: usize) -> String {
         self.to_string()[7..7 + n.min(64)].to_owned()

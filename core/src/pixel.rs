@@ -675,7 +675,7 @@ impl Draft {
         };
         let write_digest = |line: &mut String, d: &Digest| {
             line.push('"');
-            line.push_str(&d.to_string());
+            d.write_to(line);
             line.push('"');
         };
         member(&mut line, "agentId");
