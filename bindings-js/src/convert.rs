@@ -3,24 +3,9 @@
 //! Set, class instances, typed arrays, NaN, lone surrogates) is refused with its JSON path.
 
 use js_sys::{Array, JsString, Object, Reflect};
+use tokenpixel_core::host::{render, Step};
 use tokenpixel_core::{host, Error, IJsonReason, Map, Value, MAX_DEPTH};
 use wasm_bindgen::{JsCast, JsValue};
-
-enum Step {
-    Key(String),
-    Index(usize),
-}
-
-fn render(path: &[Step]) -> String {
-    let mut out = "$".to_owned();
-    for s in path {
-        out = match s {
-            Step::Key(k) => host::member(&out, k),
-            Step::Index(i) => host::item(&out, *i),
-        };
-    }
-    out
-}
 
 /// Converts a JS value; errors name it as `$`.
 pub fn to_value(v: &JsValue) -> Result<Value, Error> {

@@ -105,16 +105,7 @@ fn report_js(r: core::VerifyReport) -> Result<JsValue, JsValue> {
 pub fn verify(pixels: &JsValue, anchor: Option<String>) -> Result<JsValue, JsValue> {
     let anchor = anchor_of(anchor)?;
     let (pixels, failed) = collect(pixels)?;
-    let mut report = core::verify(&pixels, anchor);
-    if let (true, Some((index, error))) = (report.ok, failed) {
-        report.ok = false;
-        report.error = Some(core::Failure {
-            index: index as u64,
-            line: None,
-            error,
-        });
-    }
-    report_js(report)
+    report_js(core::verify(&pixels, anchor).with_unreadable(failed))
 }
 
 /// Verifies JSONL bytes (one canonical pixel per line).

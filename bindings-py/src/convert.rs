@@ -3,24 +3,8 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
+use tokenpixel_core::host::{render, Step};
 use tokenpixel_core::{host, Error, Map, Value, MAX_DEPTH};
-
-/// One step of a JSON path, kept cheap until an error needs the rendered path.
-enum Step {
-    Key(String),
-    Index(usize),
-}
-
-fn render(path: &[Step]) -> String {
-    let mut out = "$".to_owned();
-    for s in path {
-        out = match s {
-            Step::Key(k) => host::member(&out, k),
-            Step::Index(i) => host::item(&out, *i),
-        };
-    }
-    out
-}
 
 /// Converts a Python value to JSON; `root` names it in error paths (`$` for a whole value).
 pub fn to_value(obj: &Bound<'_, PyAny>) -> Result<Value, Error> {

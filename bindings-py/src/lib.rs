@@ -435,16 +435,8 @@ fn verify(
 ) -> PyResult<PyVerifyReport> {
     let anchor = parse_anchor(py, anchor)?;
     let (pixels, failed) = collect_pixels(pixels)?;
-    let mut report = py.detach(|| core::verify(&pixels, anchor));
-    if let (true, Some((index, error))) = (report.ok, failed) {
-        report.ok = false;
-        report.error = Some(core::Failure {
-            index: index as u64,
-            line: None,
-            error,
-        });
-    }
-    Ok(PyVerifyReport::from_core(report))
+    let report = py.detach(|| core::verify(&pixels, anchor));
+    Ok(PyVerifyReport::from_core(report.with_unreadable(failed)))
 }
 
 /// Verifies JSONL (one canonical pixel per line) given as bytes or str.

@@ -216,6 +216,25 @@ pub mod host {
     pub fn item(parent: &str, index: usize) -> String {
         format!("{parent}[{index}]")
     }
+
+    /// One step of a JSON path, kept cheap while walking a host value; rendered only when an
+    /// error needs it.
+    pub enum Step {
+        Key(String),
+        Index(usize),
+    }
+
+    /// Renders steps as a JSON path from `$`.
+    pub fn render(path: &[Step]) -> String {
+        let mut out = "$".to_owned();
+        for s in path {
+            out = match s {
+                Step::Key(k) => member(&out, k),
+                Step::Index(i) => item(&out, *i),
+            };
+        }
+        out
+    }
 }
 
 /// Compares two strings by their UTF-16 code units, the key order of RFC 8785.

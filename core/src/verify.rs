@@ -40,6 +40,22 @@ pub struct VerifyReport {
     pub error: Option<Failure>,
 }
 
+impl VerifyReport {
+    /// For bindings that convert host values first: when the pixels before `index` verified
+    /// but item `index` could not even be read as a pixel, that item is the first failure.
+    pub fn with_unreadable(mut self, unreadable: Option<(usize, Error)>) -> VerifyReport {
+        if let (true, Some((index, error))) = (self.ok, unreadable) {
+            self.ok = false;
+            self.error = Some(Failure {
+                index: index as u64,
+                line: None,
+                error,
+            });
+        }
+        self
+    }
+}
+
 /// Verifies pixels in order. `anchor` is the trusted hash a pruned chain's first pixel links to.
 pub fn verify(pixels: &[Pixel], anchor: Option<Digest>) -> VerifyReport {
     let mut linker = Linker::new(anchor);

@@ -142,6 +142,7 @@ def cmd_now(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    """`load [ID]` and `show ID`: the checkpoint, described; `show` adds the full JSON."""
     store = open_store(args)
     agent = agent_of(args, store)
     pixel = find(store, agent, args.id)
@@ -149,18 +150,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         emit_json(pixel.to_dict())
     else:
         print(describe(pixel))
-    return 0
-
-
-def cmd_show(args: argparse.Namespace) -> int:
-    store = open_store(args)
-    agent = agent_of(args, store)
-    pixel = find(store, agent, args.id)
-    if args.json:
-        emit_json(pixel.to_dict())
-    else:
-        print(describe(pixel))
-        print(json.dumps(pixel.to_dict(), indent=2, ensure_ascii=False))
+        if args.command == "show":
+            print(json.dumps(pixel.to_dict(), indent=2, ensure_ascii=False))
     return 0
 
 
@@ -365,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("show", parents=[common], help="show one checkpoint in full")
     p.add_argument("id", help="seq, hash or hash prefix")
-    p.set_defaults(func=cmd_show)
+    p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("prune", parents=[common], help="keep only the newest checkpoints")
     p.add_argument("--keep", type=int, default=50, help="how many to keep (default 50)")

@@ -169,15 +169,19 @@ class Store:
         agent = self._agent(agent_id)
         verifier = JsonlVerifier(anchor=self.anchor(agent))
         done = 0
-        for line in self.lines(agent):
-            data = (line + "\n").encode()
-            verifier.feed(data)
-            done += len(data)
+        for chunk in self.read_bytes_chunks(agent):
+            verifier.feed(chunk)
+            done += len(chunk)
             if progress is not None:
                 progress(done)
             if verifier.failed:
                 break
         return verifier.finish()
+
+    def read_bytes_chunks(self, agent_id: Optional[str] = None) -> Iterator[bytes]:
+        """The stored chain as JSONL bytes, in chunks (what verification streams)."""
+        for line in self.lines(agent_id):
+            yield (line + "\n").encode("utf-8", errors="surrogateescape")
 
     def prune(self, keep: int, agent_id: Optional[str] = None) -> int:
         """Keeps the newest `keep` pixels; records the anchor. Returns how many were removed."""
@@ -254,23 +258,6 @@ class JsonlStore(Store):
         with open(path, "rb") as f:
             while chunk := f.read(CHUNK):
                 yield chunk
-
-    def verify(
-        self,
-        agent_id: Optional[str] = None,
-        progress: Optional[Callable[[int], None]] = None,
-    ) -> VerifyReport:
-        agent = self._agent(agent_id)
-        verifier = JsonlVerifier(anchor=self.anchor(agent))
-        done = 0
-        for chunk in self.read_bytes_chunks(agent):
-            verifier.feed(chunk)
-            done += len(chunk)
-            if progress is not None:
-                progress(done)
-            if verifier.failed:
-                break
-        return verifier.finish()
 
     def latest(self, agent_id: Optional[str] = None) -> Optional[TokenPixel]:
         line = self._last_line(self.path(self._agent(agent_id)))
