@@ -1,5 +1,6 @@
 // Packaging smoke test: `npm pack`, install the tarball in a scratch project, import it from
-// Node ESM and CJS, then load it from a static page in headless Chromium and verify chains
+// Node ESM and CJS, then load it from a static page and from a Vite-bundled app in headless
+// Chromium, and verify chains
 // there with the same results as Node.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -122,6 +123,27 @@ window.__result = {
     await readmePage.goto(url);
     await readmePage.waitForFunction(() => !document.getElementById("out").textContent.startsWith("verifying"));
     assert.match(await readmePage.textContent("#out"), /^TAMPERED at pixel 3 \(line 4\): HASH_MISMATCH$/);
+
+    // A bundler (Vite) builds an app that imports the package; the app runs in Chromium.
+    const app = path.join(dir, "app");
+    fs.mkdirSync(app);
+    fs.writeFileSync(
+      path.join(app, "index.html"),
+      '<!doctype html><meta charset="utf-8"><pre id="out">loading</pre><script type="module" src="./main.js"></script>',
+    );
+    fs.writeFileSync(
+      path.join(app, "main.js"),
+      `import { Chain, verify, canonicalize } from "tokenpixel";
+const chain = new Chain("bundled-agent", "s");
+const pixels = [0, 1].map((i) => chain.emit("DISTRICT_1.CHAMBER_0.NODE_POST", { state: { i }, timestampMs: 1000 + i }));
+document.getElementById("out").textContent = verify(pixels).ok + " " + canonicalize("[1.0]");`,
+    );
+    fs.writeFileSync(path.join(app, "vite.config.mjs"), 'export default { base: "./", build: { target: "esnext" }, logLevel: "error" };\n');
+    execFileSync(path.join(PKG, "node_modules", ".bin", "vite"), ["build", "--config", "vite.config.mjs"], { cwd: app, stdio: "ignore" });
+    const bundled = await browser.newPage();
+    await bundled.goto(`http://127.0.0.1:${server.address().port}/app/dist/index.html`);
+    await bundled.waitForFunction(() => document.getElementById("out").textContent !== "loading");
+    assert.equal(await bundled.textContent("#out"), "true [1]");
 
     const again = new tp.Chain("browser-agent", "tab-1").emit("DISTRICT_3.CHAMBER_ROUTER.NODE_POST", {
       state: { from: "browser" },
