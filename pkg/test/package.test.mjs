@@ -1,7 +1,6 @@
 // Packaging smoke test: `npm pack`, install the tarball in a scratch project, import it from
 // Node ESM and CJS, then load it from a static page and from a Vite-bundled app in headless
-// Chromium, and verify chains
-// there with the same results as Node.
+// Chromium, and verify chains there with the same results as Node.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
