@@ -41,6 +41,10 @@ demo: py-dev
 	$(PY) examples/python_agent.py $(STORE)
 	$(VENV)/bin/tokenpixel --store $(STORE) verify
 	$(VENV)/bin/tokenpixel --store $(STORE) --agent demo-agent list
+	@echo; echo "What the deployment stage changed:"
+	$(VENV)/bin/tokenpixel --store $(STORE) --agent demo-agent diff --from 7 --to 9
+	@echo; echo "Context for the next agent:"
+	$(VENV)/bin/tokenpixel --store $(STORE) --agent demo-agent summary --level minimal --for terraform
 
 test: lint rust-test wasm-check py-test py-package-test js-test
 
