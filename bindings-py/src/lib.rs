@@ -27,9 +27,24 @@ fn parse_anchor(py: Python<'_>, anchor: Option<&str>) -> PyResult<Option<Digest>
         .transpose()
 }
 
+/// A `str` argument as UTF-8; a str holding lone surrogates is refused as NOT_I_JSON.
+fn text_arg(py: Python<'_>, text: &Bound<'_, PyString>) -> PyResult<PyBackedStr> {
+    text.clone().try_into().map_err(|_: PyErr| {
+        to_pyerr(
+            py,
+            &core::Error::NotIJson {
+                reason: core::IJsonReason::LoneSurrogate,
+                detail: "the text holds a lone surrogate".into(),
+                at: None,
+            },
+        )
+    })
+}
+
 /// RFC 8785 canonical form of a JSON text.
 #[pyfunction]
-fn canonicalize(py: Python<'_>, text: PyBackedStr) -> PyResult<String> {
+fn canonicalize(py: Python<'_>, text: &Bound<'_, PyString>) -> PyResult<String> {
+    let text = text_arg(py, text)?;
     py.detach(|| core::canonicalize(&text)).map_err(py_err(py))
 }
 
@@ -77,7 +92,8 @@ impl PyPixel {
     /// Reads a pixel from JSON text (any I-JSON form; schema rules apply, hashes are checked
     /// by `verify`).
     #[staticmethod]
-    fn from_json(py: Python<'_>, text: PyBackedStr) -> PyResult<PyPixel> {
+    fn from_json(py: Python<'_>, text: &Bound<'_, PyString>) -> PyResult<PyPixel> {
+        let text = text_arg(py, text)?;
         py.detach(|| Pixel::from_json(&text))
             .map(PyPixel::new)
             .map_err(py_err(py))

@@ -206,3 +206,10 @@ def test_long_verification_releases_the_gil():
 def test_error_codes_are_exported():
     assert "BROKEN_LINK" in tp.ERROR_CODES and "UNSUPPORTED_TYPE" in tp.ERROR_CODES
     assert tp.SCHEMA_VERSION == 1
+
+
+def test_text_with_lone_surrogates_is_refused_cleanly():
+    for call in (lambda: tp.canonicalize('"\ud800"'), lambda: tp.TokenPixel.from_json("\udc00")):
+        with pytest.raises(tp.JsonError) as info:
+            call()
+        assert (info.value.code, info.value.reason) == ("NOT_I_JSON", "LONE_SURROGATE")

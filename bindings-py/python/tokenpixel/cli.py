@@ -393,5 +393,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     except TokenPixelError as e:
         print(f"tokenpixel: {e.code}: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        print(f"tokenpixel: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
