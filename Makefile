@@ -23,6 +23,7 @@ help:
 	@echo "make bench-py - Python emit/verify benchmark against rfc8785 and orjson"
 	@echo "make bench-js - wasm verify benchmark against canonicalize + node:crypto / @noble/hashes"
 	@echo "make vectors - regenerate tests/vectors/*.json from Rust"
+	@echo "make fuzz    - run each fuzz target for FUZZ_SECONDS (default 60) with cargo-fuzz"
 
 # --- setup ------------------------------------------------------------------------------
 # The project venv holds maturin, pytest and the other Python tools (pinned).
@@ -56,8 +57,8 @@ build: $(VENV)/.installed js-build
 lint: $(VENV)/.installed
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/ruff check bindings-py examples
-	$(VENV)/bin/ruff format --check bindings-py examples
+	$(VENV)/bin/ruff check bindings-py examples fuzz
+	$(VENV)/bin/ruff format --check bindings-py examples fuzz
 
 rust-test:
 	$(CARGO) test --workspace
@@ -115,6 +116,15 @@ bench:
 
 bench-py: py-dev
 	$(PY) bindings-py/bench/bench_python.py
+
+# libFuzzer targets (fuzz/, outside the workspace). Seeds come from the golden vectors.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	$(PYTHON) fuzz/seed.py
+	for t in canonicalize pixel verify_jsonl; do \
+		$(CARGO) fuzz run -s none -O $$t fuzz/corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=16384 || exit 1; \
+	done
 
 vectors:
 	$(CARGO) run -p tokenpixel-core --example gen_vectors
