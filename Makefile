@@ -91,7 +91,7 @@ js-tools:
 		echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
 		$(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
 	fi
-	@test -x $(CHROMIUM) || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 pkg/node_modules/.installed: pkg/package.json pkg/package-lock.json
 	cd pkg && npm ci --no-audit --no-fund --loglevel=error
