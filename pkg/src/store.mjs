@@ -86,9 +86,29 @@ export class JsonlStore {
     return slice.map((l) => JSON.parse(l));
   }
 
+  /** The newest complete pixel, read from the end of the file (no full scan). */
   latest(agentId) {
-    const lines = this.lines(agentId);
-    return lines.length ? JSON.parse(lines[lines.length - 1]) : undefined;
+    const p = this.path(this.#agent(agentId));
+    if (!fs.existsSync(p)) return undefined;
+    const fd = fs.openSync(p, "r");
+    try {
+      const size = fs.fstatSync(fd).size;
+      for (let window = 64 * 1024; ; window *= 4) {
+        const start = Math.max(0, size - window);
+        const buf = Buffer.alloc(size - start);
+        fs.readSync(fd, buf, 0, buf.length, start);
+        const end = buf.lastIndexOf(0x0a); // the last complete line ends here
+        if (end < 0) {
+          if (start === 0) return undefined;
+          continue;
+        }
+        const begin = buf.lastIndexOf(0x0a, end - 1) + 1;
+        if (begin === 0 && start > 0) continue; // the line starts before this window
+        return JSON.parse(buf.subarray(begin, end).toString("utf8"));
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   /** A pixel by seq (number) or by hash / unique hex prefix. Undefined if none. */
@@ -137,8 +157,18 @@ export class JsonlStore {
   #recoverLocked(agentId) {
     const p = this.path(agentId);
     if (!fs.existsSync(p)) return undefined;
+    // The common case costs one byte of IO: the file ends with a newline.
+    const fd = fs.openSync(p, "r");
+    let intact;
+    try {
+      const size = fs.fstatSync(fd).size;
+      const last = Buffer.alloc(1);
+      intact = size === 0 || (fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (intact) return undefined;
     const data = fs.readFileSync(p);
-    if (data.length === 0 || data[data.length - 1] === 0x0a) return undefined;
     const cut = data.lastIndexOf(0x0a) + 1;
     const tail = data.subarray(cut);
     const before = data.subarray(0, cut).toString("utf8").split("\n");

@@ -81,3 +81,15 @@ test("a torn last line is recovered, never dropped", () => {
   assert.equal(store.verify().count, 6);
   assert.ok(chain);
 });
+
+test("latest reads the tail of a long chain, whatever the line sizes", () => {
+  const store = new JsonlStore(tmp());
+  const chain = new tp.Chain("agent-s", "s1");
+  let last;
+  for (let i = 0; i < 40; i++) {
+    last = chain.emit(C, { state: { i, pad: "x".repeat(i % 3 === 0 ? 70_000 : 10) }, timestampMs: 1000 + i });
+    store.append(last);
+    assert.deepEqual(store.latest(), last);
+  }
+  assert.equal(store.verify().count, 40);
+});
