@@ -55,10 +55,12 @@ test("npm pack installs and works from ESM, CJS and a browser page", async () =>
   const chains = loadVectors("chains.json").chains;
   const tamper = loadVectors("tamper.json").cases.filter((c) => c.jsonl !== undefined);
   const canonical = loadVectors("canonical.json").cases;
-  fs.writeFileSync(path.join(dir, "vectors.json"), JSON.stringify({ chains, tamper, canonical }));
+  const summaries = loadVectors("summary.json").cases;
+  const diffs = loadVectors("diff.json").cases;
+  fs.writeFileSync(path.join(dir, "vectors.json"), JSON.stringify({ chains, tamper, canonical, summaries, diffs }));
   fs.writeFileSync(
     path.join(dir, "index.html"),
-    `<!doctype html><meta charset="utf-8"><title>tokenpixel smoke</title>
+    `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>tokenpixel smoke</title>
 <script type="module">
 import * as tp from "./node_modules/tokenpixel/dist/web.js";
 const v = await (await fetch("./vectors.json")).json();
@@ -71,6 +73,12 @@ window.__result = {
   tamper: v.tamper.map(verify),
   canonical: v.canonical.map(canon),
   emitted: tp.toJsonLine(emitted),
+  replays: v.chains.filter((c) => c.steps).map((c) => {
+    const ch = new tp.Chain(c.agentId, c.sessionId);
+    return c.steps.map(({ corridor, ...o }) => tp.toJsonLine(ch.emit(corridor, o)) + "\\n").join("");
+  }),
+  summaries: v.summaries.map((c) => tp.summarize(c.pixel, Object.fromEntries(Object.entries(c.options).filter(([, x]) => x !== null)))),
+  diffs: v.diffs.map((c) => (c.range ? tp.diffRange(c.range) : tp.diff(c.a, c.b))),
 };
 </script>`,
   );
@@ -92,10 +100,18 @@ window.__result = {
     const page = await browser.newPage();
     const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
     await page.goto(`http://127.0.0.1:${server.address().port}/index.html`);
-    await page.waitForFunction(() => window.__result !== undefined, null, { timeout: 30_000 });
+    await Promise.race([
+      page.waitForFunction(() => window.__result !== undefined, null, { timeout: 30_000 }),
+      new Promise((_, reject) => page.on("pageerror", (e) => reject(new Error(`page error: ${e}`)))),
+    ]);
     const result = await page.evaluate(() => window.__result);
     assert.deepEqual(errors, []);
+    // The browser emits the same bytes, summaries and diffs as every other language.
+    assert.deepEqual(result.replays, chains.filter((c) => c.steps).map((c) => c.jsonl));
+    assert.deepEqual(result.summaries, summaries.map((c) => c.expect));
+    assert.deepEqual(result.diffs, diffs.map((c) => c.expect));
     const nodeVerify = (c) => tp.verifyJsonl(c.jsonl, { anchor: c.anchor ?? undefined });
     assert.deepEqual(result.chains, chains.map(nodeVerify));
     assert.deepEqual(result.tamper, tamper.map(nodeVerify));
