@@ -1,5 +1,6 @@
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -47,3 +48,13 @@ def cli_env(tmp_path):
 
 
 PYTHON = sys.executable
+
+
+def run_demo(store_dir, env) -> None:
+    """Runs the `make demo` pipeline (examples/python_agent.py) into `store_dir`."""
+    subprocess.run(
+        [PYTHON, str(ROOT / "examples" / "python_agent.py"), str(store_dir)],
+        check=True,
+        capture_output=True,
+        env=env,
+    )

@@ -6,19 +6,14 @@ import re
 import runpy
 import subprocess
 
-from conftest import PYTHON, ROOT
+from conftest import PYTHON, ROOT, run_demo
 
 import tokenpixel as tp
 
 
 def test_demo_chain_detects_every_byte_change(tmp_path, cli_env):
     store_dir = tmp_path / ".checkpoints"
-    subprocess.run(
-        [PYTHON, str(ROOT / "examples" / "python_agent.py"), str(store_dir)],
-        check=True,
-        capture_output=True,
-        env=cli_env,
-    )
+    run_demo(store_dir, cli_env)
     path = store_dir / "pixels_demo-agent.jsonl"
     data = path.read_bytes()
     report = tp.verify_jsonl(data)

@@ -4,7 +4,7 @@ import json
 import subprocess
 
 import pytest
-from conftest import PYTHON, ROOT, load_vectors
+from conftest import PYTHON, load_vectors, run_demo
 
 import tokenpixel as tp
 
@@ -52,12 +52,7 @@ def test_context_summarizer_and_restore_env():
 
 def test_cli_diff_and_summary_on_the_demo_chain(tmp_path, cli_env):
     store = tmp_path / ".checkpoints"
-    subprocess.run(
-        [PYTHON, str(ROOT / "examples" / "python_agent.py"), str(store)],
-        check=True,
-        capture_output=True,
-        env=cli_env,
-    )
+    run_demo(store, cli_env)
 
     def run(*args, code=0):
         p = subprocess.run(

@@ -74,8 +74,8 @@ impl Digest {
         Digest(h.finalize().into())
     }
 
-    /// Appends `sha256:<64 hex>` to `out` (no formatting machinery: this is on the emit path).
-    pub fn write_to(&self, out: &mut String) {
+    /// The text form, `sha256:<64 lowercase hex>`, as ASCII bytes.
+    fn text_bytes(&self) -> [u8; 71] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut s = [0u8; 71];
         s[..7].copy_from_slice(b"sha256:");
@@ -83,8 +83,13 @@ impl Digest {
             s[7 + 2 * i] = HEX[(b >> 4) as usize];
             s[8 + 2 * i] = HEX[(b & 0xF) as usize];
         }
+        s
+    }
+
+    /// Appends `sha256:<64 hex>` to `out` (no formatting machinery: this is on the emit path).
+    pub fn write_to(&self, out: &mut String) {
         // Only ASCII was written.
-        out.push_str(std::str::from_utf8(&s).unwrap_or_default());
+        out.push_str(std::str::from_utf8(&self.text_bytes()).unwrap_or_default());
     }
 
     /// The first `n` hex digits, for display (`n` ≤ 64).
@@ -95,14 +100,7 @@ impl Digest {
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut s = [0u8; 64];
-        for (i, b) in self.0.iter().enumerate() {
-            s[2 * i] = HEX[(b >> 4) as usize];
-            s[2 * i + 1] = HEX[(b & 0xF) as usize];
-        }
-        f.write_str("sha256:")?;
-        f.write_str(std::str::from_utf8(&s).map_err(|_| fmt::Error)?)
+        f.write_str(std::str::from_utf8(&self.text_bytes()).map_err(|_| fmt::Error)?)
     }
 }
 

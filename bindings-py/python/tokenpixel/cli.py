@@ -230,11 +230,12 @@ def verify_file(path: Path, anchor: Optional[str]) -> VerifyReport:
 
 
 def anchor_for_file(path: Path, explicit: Optional[str]) -> Optional[str]:
+    """The explicit anchor, else the one a store recorded beside `pixels_<agent>.jsonl`."""
     if explicit:
         return explicit
-    sidecar = path.with_suffix(".anchor")
-    if path.name.startswith("pixels_") and sidecar.exists():
-        return str(json.loads(sidecar.read_text(encoding="utf-8"))["anchor"])
+    name = path.name
+    if name.startswith("pixels_") and name.endswith(".jsonl"):
+        return JsonlStore(path.parent).anchor(name[len("pixels_") : -len(".jsonl")])
     return None
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 
 from tokenpixel._native import (
+    GENESIS_HASH,
     ArgumentError,
     ChainError,
     JsonlVerifier,
@@ -109,8 +110,6 @@ class Store:
             self._append_locked(pixel)
 
     def _check_link(self, pixel: TokenPixel, head: Optional[TokenPixel], anchor: Optional[str]):
-        from tokenpixel._native import GENESIS_HASH
-
         expected = head.hash if head is not None else (anchor or GENESIS_HASH)
         if pixel.prev_hash != expected:
             raise _chain_error(
@@ -269,19 +268,8 @@ class JsonlStore(Store):
         if not path.exists():
             return None
         with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            end = f.tell()
-            if end == 0:
-                return None
-            f.seek(end - 1)
-            if f.read(1) != b"\n":
-                # A torn tail: the last complete line ends at the previous newline.
-                end = _previous_newline(f, end) + 1
-                if end <= 0:
-                    return None
-            start = _previous_newline(f, end - 1) + 1
-            f.seek(start)
-            return f.read(end - 1 - start).decode("utf-8", errors="surrogateescape")
+            _, complete = _tail(f)
+            return _line_before(f, complete)
 
     def recover(self, agent_id: Optional[str] = None) -> Optional[Recovery]:
         """Repairs a torn last line, if any (also done automatically before each append)."""
@@ -294,18 +282,13 @@ class JsonlStore(Store):
         if not path.exists():
             return None
         with open(path, "rb+") as f:
-            f.seek(0, os.SEEK_END)
-            end = f.tell()
-            if end == 0:
+            end, cut = _tail(f)
+            if cut == end:
                 return None
-            f.seek(end - 1)
-            if f.read(1) == b"\n":
-                return None
-            cut = _previous_newline(f, end) + 1
             f.seek(cut)
             tail = f.read(end - cut)
             recovery: Optional[Recovery] = None
-            previous = self._last_line_before(f, cut)
+            previous = _line_before(f, cut)
             try:
                 pixel = TokenPixel.from_json(tail.decode("utf-8"))
                 whole = pixel.to_json().encode() == tail and (
@@ -334,14 +317,6 @@ class JsonlStore(Store):
         self.recoveries.append(recovery)
         log.warning("tokenpixel: recovered a torn last line in %s: %s", path, recovery)
         return recovery
-
-    @staticmethod
-    def _last_line_before(f, cut: int) -> Optional[str]:
-        if cut <= 0:
-            return None
-        start = _previous_newline(f, cut - 1) + 1
-        f.seek(start)
-        return f.read(cut - 1 - start).decode("utf-8", errors="surrogateescape")
 
     def _prepare_locked(self, agent_id: str) -> None:
         self._recover_locked(agent_id)
@@ -511,6 +486,27 @@ class SqliteStore(Store):
             "INSERT OR REPLACE INTO anchors (agent_id, anchor, first_seq) VALUES (?, ?, ?)",
             (agent_id, anchor, first_seq),
         )
+
+
+def _tail(f) -> tuple[int, int]:
+    """(file size, offset just past the last newline): equal unless the last line is torn."""
+    f.seek(0, os.SEEK_END)
+    end = f.tell()
+    if end == 0:
+        return 0, 0
+    f.seek(end - 1)
+    if f.read(1) == b"\n":
+        return end, end
+    return end, _previous_newline(f, end) + 1
+
+
+def _line_before(f, end: int) -> Optional[str]:
+    """The line that ends (with its newline) at offset `end`, or None at the file's start."""
+    if end <= 0:
+        return None
+    start = _previous_newline(f, end - 1) + 1
+    f.seek(start)
+    return f.read(end - 1 - start).decode("utf-8", errors="surrogateescape")
 
 
 def _previous_newline(f, before: int) -> int:
