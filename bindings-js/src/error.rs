@@ -16,7 +16,7 @@ pub fn to_js(e: &Error) -> JsValue {
         &"reason".into(),
         &e.reason().map_or(JsValue::NULL, JsValue::from),
     );
-    let _ = Reflect::set(obj, &"family".into(), &e.family().into());
+    let _ = Reflect::set(obj, &"family".into(), &e.family().name().into());
     err.into()
 }
 

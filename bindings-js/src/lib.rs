@@ -5,6 +5,7 @@
 
 mod convert;
 mod error;
+mod store;
 
 use js_sys::{Array, Reflect, Uint8Array};
 use serde::Serialize;
@@ -15,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use convert::to_value;
 use error::{argument, js_err};
 
-fn anchor_of(anchor: Option<String>) -> Result<Option<Digest>, JsValue> {
+pub(crate) fn anchor_of(anchor: Option<String>) -> Result<Option<Digest>, JsValue> {
     anchor
         .map(|a| Digest::parse_arg(&a, "anchor").map_err(js_err))
         .transpose()
@@ -79,8 +80,16 @@ struct FailureOut {
     code: &'static str,
     index: f64,
     line: Option<f64>,
+    column: Option<f64>,
+    path: Option<String>,
     message: String,
     reason: Option<&'static str>,
+}
+
+/// A serializable value as a plain JS object (JSON-compatible: maps as objects, None as null).
+pub(crate) fn report_value<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    let ser = serde_wasm_bindgen::Serializer::json_compatible();
+    value.serialize(&ser).map_err(JsValue::from)
 }
 
 fn report_js(r: core::VerifyReport) -> Result<JsValue, JsValue> {
@@ -92,6 +101,8 @@ fn report_js(r: core::VerifyReport) -> Result<JsValue, JsValue> {
             code: f.code(),
             index: f.index as f64,
             line: f.line.map(|l| l as f64),
+            column: f.error.position().map(|p| p.column as f64),
+            path: f.error.path().map(str::to_owned),
             message: f.message(),
             reason: f.error.reason(),
         }),
@@ -124,6 +135,8 @@ pub fn verify_jsonl_text(data: &str, anchor: Option<String>) -> Result<JsValue, 
 #[wasm_bindgen]
 pub struct JsonlVerifier {
     inner: Option<core::JsonlVerifier>,
+    /// The count at `finish()`, kept for `count` afterwards.
+    finished: f64,
 }
 
 #[wasm_bindgen]
@@ -132,6 +145,7 @@ impl JsonlVerifier {
     pub fn new(anchor: Option<String>) -> Result<JsonlVerifier, JsValue> {
         Ok(JsonlVerifier {
             inner: Some(core::JsonlVerifier::new(anchor_of(anchor)?)),
+            finished: 0.0,
         })
     }
 
@@ -154,13 +168,17 @@ impl JsonlVerifier {
 
     #[wasm_bindgen(getter)]
     pub fn count(&self) -> f64 {
-        self.inner.as_ref().map_or(0.0, |v| v.count() as f64)
+        self.inner
+            .as_ref()
+            .map_or(self.finished, |v| v.count() as f64)
     }
 
     pub fn finish(&mut self) -> Result<JsValue, JsValue> {
         self.live()?;
         let v = self.inner.take().ok_or_else(|| argument("finished"))?;
-        report_js(v.finish())
+        let report = v.finish();
+        self.finished = report.count as f64;
+        report_js(report)
     }
 }
 
@@ -202,7 +220,7 @@ const EMIT_KEYS: &[&str] = &[
     "stateVector",
 ];
 
-/// Builds the step from emit options already converted to JSON (null means "not given").
+/// Builds the step from emit options already converted to JSON.
 fn emit_of(chain: &core::Chain, corridor: &str, options: core::Value) -> Result<Emit, JsValue> {
     let mut map = match options {
         core::Value::Null => core::Map::new(),
@@ -215,6 +233,10 @@ fn emit_of(chain: &core::Chain, corridor: &str, options: core::Value) -> Result<
             EMIT_KEYS.join(", ")
         )));
     }
+    // `context` and `intentHash` given as null clear the field; absent carries it forward.
+    // Every other option given as null counts as not given.
+    let context = map.remove("context");
+    let intent = map.remove("intentHash");
     let mut take = |k: &str| map.remove(k).filter(|v| !v.is_null());
     let uint = |v: Option<core::Value>, key: &str| -> Result<Option<u64>, JsValue> {
         match v {
@@ -237,10 +259,12 @@ fn emit_of(chain: &core::Chain, corridor: &str, options: core::Value) -> Result<
                 .ok_or_else(|| argument("autonomyIndex must be a number"))?,
         ),
     };
-    let intent_hash = match take("intentHash") {
+    // Absent (undefined): carried forward; null: cleared.
+    let intent_hash = match intent {
         None => None,
-        Some(core::Value::String(s)) => Some(s),
-        Some(_) => return Err(argument("intentHash must be a string")),
+        Some(core::Value::Null) => Some(None),
+        Some(core::Value::String(s)) => Some(Some(s)),
+        Some(_) => return Err(argument("intentHash must be a string or null")),
     };
     let timestamp_ms = match uint(take("timestampMs"), "timestampMs")? {
         Some(t) => t,
@@ -250,7 +274,7 @@ fn emit_of(chain: &core::Chain, corridor: &str, options: core::Value) -> Result<
         corridor: corridor.to_owned(),
         timestamp_ms,
         state: take("state"),
-        context: take("context"),
+        context,
         autonomy_index,
         intent_hash,
         event_delta: uint(take("eventDelta"), "eventDelta")?,
@@ -353,13 +377,20 @@ pub fn constants() -> Result<JsValue, JsValue> {
         schema_version: u64,
         #[serde(rename = "errorCodes")]
         error_codes: &'static [&'static str],
+        /// Each code's family, for `TokenPixelError.family`.
+        #[serde(rename = "errorFamilies")]
+        error_families: Vec<&'static str>,
+        #[serde(rename = "maxLineBytes")]
+        max_line_bytes: usize,
     }
     let ser = serde_wasm_bindgen::Serializer::json_compatible();
     Constants {
         version: env!("CARGO_PKG_VERSION"),
         genesis_hash: core::GENESIS_HASH,
         schema_version: core::SCHEMA_VERSION,
-        error_codes: core::ALL_CODES,
+        error_codes: &core::ALL_CODES,
+        error_families: core::CODE_FAMILIES.iter().map(|(_, f)| f.name()).collect(),
+        max_line_bytes: core::store::MAX_LINE_BYTES,
     }
     .serialize(&ser)
     .map_err(JsValue::from)

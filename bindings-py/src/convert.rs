@@ -69,6 +69,21 @@ fn string(s: &Bound<'_, PyString>, path: &[Step]) -> Result<String, Error> {
     s.to_cow().map(|c| c.into_owned()).map_err(|_| lone())
 }
 
+/// An int: exact within ±2^53; beyond, only when a double holds it exactly (section 3.2).
+fn int_value(i: &Bound<'_, PyInt>, path: &[Step]) -> Result<Value, Error> {
+    if let Ok(n) = i.extract::<i64>() {
+        return host::integer(n.into(), || render(path));
+    }
+    // Beyond i64: a double that equals the int exactly (Python compares int and float
+    // exactly), else lossy. Ints beyond the double range fail the conversion.
+    match i.extract::<f64>() {
+        Ok(f) if PyAnyMethods::eq(i.as_any(), f).unwrap_or(false) => {
+            host::float(f, || render(path))
+        }
+        _ => Err(host::lossy(&i.to_string(), &render(path))),
+    }
+}
+
 fn convert(obj: &Bound<'_, PyAny>, path: &mut Vec<Step>) -> Result<Value, Error> {
     // Exact built-in types first, by type pointer: they are nearly all of any state.
     let ty = obj.get_type_ptr();
@@ -85,10 +100,7 @@ fn convert(obj: &Bound<'_, PyAny>, path: &mut Vec<Step>) -> Result<Value, Error>
     if ty == int_t {
         // SAFETY: the exact type check above.
         let i = unsafe { obj.cast_unchecked::<PyInt>() };
-        return match i.extract::<i64>() {
-            Ok(n) => host::integer(n.into(), || render(path)),
-            Err(_) => Err(host::lossy(&i.to_string(), &render(path))),
-        };
+        return int_value(i, path);
     }
     if ty == float_t {
         // SAFETY: the exact type check above.
@@ -102,10 +114,7 @@ fn convert(obj: &Bound<'_, PyAny>, path: &mut Vec<Step>) -> Result<Value, Error>
         return Ok(Value::Bool(b.is_true()));
     }
     if let Ok(i) = obj.cast::<PyInt>() {
-        return match i.extract::<i64>() {
-            Ok(n) => host::integer(n.into(), || render(path)),
-            Err(_) => Err(host::lossy(&i.to_string(), &render(path))),
-        };
+        return int_value(i, path);
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         return host::float(f.value(), || render(path));
@@ -151,8 +160,18 @@ pub fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
     Ok(match v {
         Value::Null => py.None().into_bound(py),
         Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        // What `json.loads` gives for the canonical text: integers below 10^21 are written
+        // in plain digits (an int), anything else with a fraction or exponent (a float).
         Value::Number(n) => match n.as_safe_integer() {
             Some(i) => i.into_pyobject(py)?.into_any(),
+            None if n.get().fract() == 0.0 && n.get().abs() < 1e21 => {
+                let digits = tokenpixel_core::to_canonical(v);
+                digits
+                    .parse::<i128>()
+                    .unwrap_or_default()
+                    .into_pyobject(py)?
+                    .into_any()
+            }
             None => PyFloat::new(py, n.get()).into_any(),
         },
         Value::String(s) => PyString::new(py, s).into_any(),

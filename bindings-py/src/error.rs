@@ -4,7 +4,7 @@
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use tokenpixel_core::Error;
+use tokenpixel_core::{Error, Family};
 
 create_exception!(
     tokenpixel,
@@ -36,22 +36,50 @@ create_exception!(
     TokenPixelError,
     "An argument is out of its domain: INVALID_ARGUMENT."
 );
+create_exception!(
+    tokenpixel,
+    StoreError,
+    TokenPixelError,
+    "A store operation failed: CHAIN_CONFLICT, STORE_LOCKED, STORE_IO, STORE_CORRUPT, UNSAFE_PATH, NOT_FOUND, AMBIGUOUS_KEY."
+);
 
 /// The Python exception for a core error.
 pub fn to_pyerr(py: Python<'_>, e: &Error) -> PyErr {
-    let message = e.to_string();
-    let err = match e.family() {
-        "json" => JsonError::new_err(message),
-        "schema" => SchemaError::new_err(message),
-        "chain" => ChainError::new_err(message),
-        _ => ArgumentError::new_err(message),
+    with_code(py, e.family(), e.to_string(), e.code(), e.reason())
+}
+
+/// An exception of `family`'s class carrying `code` and `reason`.
+pub fn with_code(
+    py: Python<'_>,
+    family: Family,
+    message: String,
+    code: &str,
+    reason: Option<&str>,
+) -> PyErr {
+    let err = match family {
+        Family::Json => JsonError::new_err(message),
+        Family::Schema => SchemaError::new_err(message),
+        Family::Chain => ChainError::new_err(message),
+        Family::Argument => ArgumentError::new_err(message),
+        Family::Store => StoreError::new_err(message),
     };
     let value = err.value(py);
     // Setting attributes on a fresh exception instance cannot fail in practice; if it did,
     // the exception would still carry its message.
-    let _ = value.setattr("code", e.code());
-    let _ = value.setattr("reason", e.reason());
+    let _ = value.setattr("code", code);
+    let _ = value.setattr("reason", reason);
     err
+}
+
+/// An `ArgumentError` (INVALID_ARGUMENT) with `message`.
+pub fn argument_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
+    with_code(
+        py,
+        Family::Argument,
+        message.into(),
+        "INVALID_ARGUMENT",
+        None,
+    )
 }
 
 /// `?`-friendly conversion: `core_result.map_err(py_err(py))`.
@@ -66,5 +94,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SchemaError", py.get_type::<SchemaError>())?;
     m.add("ChainError", py.get_type::<ChainError>())?;
     m.add("ArgumentError", py.get_type::<ArgumentError>())?;
+    m.add("StoreError", py.get_type::<StoreError>())?;
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! `tokenpixel._native`: the Python face of tokenpixel-core. Marshalling and error mapping only;
 //! every rule lives in the core.
 
+mod args;
 mod convert;
 mod error;
+mod store;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -12,6 +14,7 @@ use pyo3::types::{PyDict, PyString};
 use tokenpixel_core as core;
 use tokenpixel_core::{Digest, Emit, Pixel, Value};
 
+use args::Given;
 use convert::{map_to_py, to_py, to_value, to_value_at};
 use error::{py_err, to_pyerr};
 
@@ -21,14 +24,14 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-fn parse_anchor(py: Python<'_>, anchor: Option<&str>) -> PyResult<Option<Digest>> {
+pub(crate) fn parse_anchor(py: Python<'_>, anchor: Option<&str>) -> PyResult<Option<Digest>> {
     anchor
         .map(|a| Digest::parse_arg(a, "anchor").map_err(py_err(py)))
         .transpose()
 }
 
 /// A `str` argument as UTF-8; a str holding lone surrogates is refused as NOT_I_JSON.
-fn text_arg(py: Python<'_>, text: &Bound<'_, PyString>) -> PyResult<PyBackedStr> {
+pub(crate) fn text_arg(py: Python<'_>, text: &Bound<'_, PyString>) -> PyResult<PyBackedStr> {
     text.clone().try_into().map_err(|_: PyErr| {
         to_pyerr(
             py,
@@ -58,7 +61,7 @@ fn canonical_json(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<String> 
 /// A token pixel: one tamper-evident checkpoint. Immutable.
 #[pyclass(frozen, module = "tokenpixel", name = "TokenPixel", eq, hash)]
 #[derive(Clone, PartialEq, Hash)]
-struct PyPixel {
+pub(crate) struct PyPixel {
     inner: PixelKey,
 }
 
@@ -79,10 +82,10 @@ impl std::hash::Hash for PixelKey {
 }
 
 impl PyPixel {
-    fn new(p: Pixel) -> PyPixel {
+    pub(crate) fn new(p: Pixel) -> PyPixel {
         PyPixel { inner: PixelKey(p) }
     }
-    fn p(&self) -> &Pixel {
+    pub(crate) fn p(&self) -> &Pixel {
         &self.inner.0
     }
 }
@@ -254,12 +257,17 @@ fn random_session(py: Python<'_>) -> PyResult<String> {
 impl PyChain {
     #[new]
     #[pyo3(signature = (agent_id, session_id = None))]
-    fn new(py: Python<'_>, agent_id: &str, session_id: Option<String>) -> PyResult<PyChain> {
+    fn new(
+        py: Python<'_>,
+        agent_id: &Bound<'_, PyAny>,
+        session_id: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyChain> {
+        let agent_id = args::text(agent_id, "agent_id")?;
         let session = match session_id {
-            Some(s) => s,
+            Some(s) => args::text(s, "session_id")?,
             None => random_session(py)?,
         };
-        core::Chain::new(agent_id, &session)
+        core::Chain::new(&agent_id, &session)
             .map(|inner| PyChain { inner })
             .map_err(py_err(py))
     }
@@ -283,35 +291,49 @@ impl PyChain {
             .map_err(py_err(py))
     }
 
-    /// Emits the next pixel. Surface values left as None carry forward from the head
-    /// (`event_delta` defaults to 0); `timestamp_ms` defaults to now (never before the head).
-    #[pyo3(signature = (corridor, *, state = None, context = None, timestamp_ms = None,
-        autonomy_index = None, intent_hash = None, event_delta = None, state_vector = None))]
+    /// Emits the next pixel. Surface values left out (or None) carry forward from the head
+    /// (`event_delta` defaults to 0); `context` and `intent_hash` given as None are cleared.
+    /// `timestamp_ms` defaults to now (never before the head).
+    #[pyo3(signature = (corridor, *, state = None, context = Given::Unset, timestamp_ms = None,
+        autonomy_index = None, intent_hash = Given::Unset, event_delta = None, state_vector = None))]
     #[allow(clippy::too_many_arguments)]
     fn emit(
         &mut self,
         py: Python<'_>,
-        corridor: String,
+        corridor: &Bound<'_, PyAny>,
         state: Option<&Bound<'_, PyAny>>,
-        context: Option<&Bound<'_, PyAny>>,
-        timestamp_ms: Option<u64>,
-        autonomy_index: Option<f64>,
-        intent_hash: Option<String>,
-        event_delta: Option<u64>,
+        context: Given<'_>,
+        timestamp_ms: Option<&Bound<'_, PyAny>>,
+        autonomy_index: Option<&Bound<'_, PyAny>>,
+        intent_hash: Given<'_>,
+        event_delta: Option<&Bound<'_, PyAny>>,
         state_vector: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyPixel> {
         let value = |v: Option<&Bound<'_, PyAny>>, key: &str| -> PyResult<Option<Value>> {
             v.map(|x| to_value_at(x, key).map_err(py_err(py)))
                 .transpose()
         };
+        let context = match context {
+            Given::Unset => None,
+            Given::Null => Some(Value::Null),
+            Given::Value(v) => value(Some(&v), "context")?,
+        };
+        let intent_hash = match intent_hash {
+            Given::Unset => None,
+            Given::Null => Some(None),
+            Given::Value(v) => Some(Some(args::text(&v, "intent_hash")?)),
+        };
+        let timestamp_ms = args::opt_uint(timestamp_ms, "timestamp_ms", core::MAX_TIMESTAMP_MS)?;
         let e = Emit {
             timestamp_ms: timestamp_ms.unwrap_or_else(|| self.inner.timestamp_for(now_ms())),
-            corridor,
+            corridor: args::text(corridor, "corridor")?,
             state: value(state, "state")?,
-            context: value(context, "context")?,
-            autonomy_index,
+            context,
+            autonomy_index: autonomy_index
+                .map(|a| args::number(a, "autonomy_index"))
+                .transpose()?,
             intent_hash,
-            event_delta,
+            event_delta: args::opt_uint(event_delta, "event_delta", core::MAX_SAFE_INTEGER)?,
             state_vector: value(state_vector, "stateVector")?,
         };
         self.inner
@@ -360,6 +382,10 @@ struct PyVerifyError {
     code: String,
     index: u64,
     line: Option<u64>,
+    /// 1-based column (characters) in the line, for syntax and I-JSON errors.
+    column: Option<u64>,
+    /// The JSON path inside the pixel (`$.prevHash`, `$.state.x`), where there is one.
+    path: Option<String>,
     message: String,
     reason: Option<String>,
 }
@@ -367,9 +393,15 @@ struct PyVerifyError {
 #[pymethods]
 impl PyVerifyError {
     fn __repr__(&self) -> String {
+        let opt = |v: Option<String>| v.unwrap_or_else(|| "None".to_owned());
         format!(
-            "VerifyError(code={:?}, index={}, line={:?}, message={:?})",
-            self.code, self.index, self.line, self.message
+            "VerifyError(code={:?}, index={}, line={}, column={}, path={}, message={:?})",
+            self.code,
+            self.index,
+            opt(self.line.map(|l| l.to_string())),
+            opt(self.column.map(|c| c.to_string())),
+            opt(self.path.as_ref().map(|p| format!("{p:?}"))),
+            self.message
         )
     }
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -377,6 +409,8 @@ impl PyVerifyError {
         d.set_item("code", &self.code)?;
         d.set_item("index", self.index)?;
         d.set_item("line", self.line)?;
+        d.set_item("column", self.column)?;
+        d.set_item("path", &self.path)?;
         d.set_item("message", &self.message)?;
         d.set_item("reason", &self.reason)?;
         Ok(d)
@@ -402,6 +436,8 @@ impl PyVerifyReport {
                 code: f.code().to_owned(),
                 index: f.index,
                 line: f.line,
+                column: f.error.position().map(|p| p.column as u64),
+                path: f.error.path().map(str::to_owned),
                 message: f.message(),
                 reason: f.error.reason().map(str::to_owned),
             }),
@@ -477,6 +513,8 @@ fn verify_jsonl(
 #[pyclass(module = "tokenpixel", name = "JsonlVerifier")]
 struct PyJsonlVerifier {
     inner: Option<core::JsonlVerifier>,
+    /// The count at `finish()`, kept for `count` afterwards.
+    finished: u64,
 }
 
 impl PyJsonlVerifier {
@@ -499,6 +537,7 @@ impl PyJsonlVerifier {
     fn new(py: Python<'_>, anchor: Option<&str>) -> PyResult<PyJsonlVerifier> {
         Ok(PyJsonlVerifier {
             inner: Some(core::JsonlVerifier::new(parse_anchor(py, anchor)?)),
+            finished: 0,
         })
     }
 
@@ -515,13 +554,15 @@ impl PyJsonlVerifier {
 
     #[getter]
     fn count(&self) -> u64 {
-        self.inner.as_ref().map_or(0, |v| v.count())
+        self.inner.as_ref().map_or(self.finished, |v| v.count())
     }
 
     fn finish(&mut self, py: Python<'_>) -> PyResult<PyVerifyReport> {
         self.live(py)?;
         let v = self.inner.take().expect("checked above");
-        Ok(PyVerifyReport::from_core(v.finish()))
+        let report = v.finish();
+        self.finished = report.count;
+        Ok(PyVerifyReport::from_core(report))
     }
 }
 
@@ -617,17 +658,33 @@ impl PySummary {
 
 /// Summarizes a pixel for a sub-agent or a new session.
 #[pyfunction]
-#[pyo3(signature = (pixel, level = "compact", *, for_task = None, relevant_keys = None, max_tokens = None))]
+#[pyo3(signature = (pixel, level = None, *, for_task = None, relevant_keys = None, max_tokens = None))]
 fn summarize(
     py: Python<'_>,
     pixel: &Bound<'_, PyAny>,
-    level: &str,
-    for_task: Option<String>,
-    relevant_keys: Option<Vec<String>>,
-    max_tokens: Option<usize>,
+    level: Option<&Bound<'_, PyAny>>,
+    for_task: Option<&Bound<'_, PyAny>>,
+    relevant_keys: Option<&Bound<'_, PyAny>>,
+    max_tokens: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PySummary> {
     let p = one_pixel(py, pixel)?;
-    let level = core::Level::parse(level).map_err(py_err(py))?;
+    let level = match level {
+        Some(l) => args::text(l, "level")?,
+        None => "compact".to_owned(),
+    };
+    let level = core::Level::parse(&level).map_err(py_err(py))?;
+    let for_task = for_task.map(|t| args::text(t, "for_task")).transpose()?;
+    let relevant_keys = match relevant_keys {
+        None => None,
+        Some(keys) => Some(
+            keys.try_iter()
+                .map_err(|_| error::argument_error(py, "relevant_keys must be a list of str"))?
+                .map(|k| args::text(&k?, "relevant_keys[]"))
+                .collect::<PyResult<Vec<String>>>()?,
+        ),
+    };
+    let max_tokens =
+        args::opt_uint(max_tokens, "max_tokens", core::MAX_SAFE_INTEGER)?.map(|n| n as usize);
     let s = core::summarize(
         &p,
         &core::SummaryOptions {
@@ -667,6 +724,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SCHEMA_VERSION", core::SCHEMA_VERSION)?;
     m.add("ERROR_CODES", core::ALL_CODES.to_vec())?;
     error::register(m)?;
+    store::register(m)?;
     m.add_class::<PyPixel>()?;
     m.add_class::<PyChain>()?;
     m.add_class::<PyVerifyReport>()?;

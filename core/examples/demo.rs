@@ -84,7 +84,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         post.autonomy_index = Some(0.5 + 0.1 * d as f64);
         post.event_delta = Some(1);
         if d == 3 {
-            post.intent_hash = Some("intent:deploy-staging".into());
+            post.intent_hash = Some(Some("intent:deploy-staging".into()));
         }
         post.context = Some(json(&format!(
             r#"{{"phase":{{"name":"District {d}: {what}","number":{d},"status":"completed"}},

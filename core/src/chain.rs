@@ -20,7 +20,8 @@ pub struct Emit {
     /// `Some(Value::Null)` clears the context.
     pub context: Option<Value>,
     pub autonomy_index: Option<f64>,
-    pub intent_hash: Option<String>,
+    /// `None` carries the previous value forward; `Some(None)` clears it (null).
+    pub intent_hash: Option<Option<String>>,
     pub event_delta: Option<u64>,
     pub state_vector: Option<Value>,
 }
@@ -230,9 +231,10 @@ impl Chain {
             autonomy_index: e
                 .autonomy_index
                 .unwrap_or_else(|| prev.map_or(0.0, Pixel::autonomy_index)),
-            intent_hash: e
-                .intent_hash
-                .or_else(|| prev.and_then(|p| p.intent_hash().map(str::to_owned))),
+            intent_hash: match e.intent_hash {
+                Some(given) => given,
+                None => prev.and_then(|p| p.intent_hash().map(str::to_owned)),
+            },
             event_delta: e.event_delta.unwrap_or(0),
             state_vector: e
                 .state_vector

@@ -151,7 +151,128 @@ pub enum Error {
     /// An argument to a core function is out of its domain (bad anchor, bad option).
     #[error("invalid argument: {detail}")]
     InvalidArgument { detail: String },
+
+    /// A store operation failed (`docs/SPEC.md` section 12); `kind` gives the code.
+    #[error("{detail}")]
+    Store {
+        kind: StoreErrorKind,
+        detail: String,
+    },
 }
+
+/// The store family's codes (`docs/SPEC.md` sections 7 and 12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StoreErrorKind {
+    /// An append does not extend the stored head: another writer appended first.
+    ChainConflict,
+    /// The writer lock was not free within the timeout.
+    StoreLocked,
+    /// The file system or database failed; the store is unchanged.
+    StoreIo,
+    /// A store file is not in the store format.
+    StoreCorrupt,
+    /// A store file is a symlink or not a regular file.
+    UnsafePath,
+    /// No chain for that agent, or no pixel for that key.
+    NotFound,
+    /// A hash prefix matches several pixels.
+    AmbiguousKey,
+}
+
+impl StoreErrorKind {
+    /// Every store code with its kind, in the order of [`ALL_CODES`].
+    pub const ALL: [(StoreErrorKind, &'static str); 7] = [
+        (StoreErrorKind::ChainConflict, "CHAIN_CONFLICT"),
+        (StoreErrorKind::StoreLocked, "STORE_LOCKED"),
+        (StoreErrorKind::StoreIo, "STORE_IO"),
+        (StoreErrorKind::StoreCorrupt, "STORE_CORRUPT"),
+        (StoreErrorKind::UnsafePath, "UNSAFE_PATH"),
+        (StoreErrorKind::NotFound, "NOT_FOUND"),
+        (StoreErrorKind::AmbiguousKey, "AMBIGUOUS_KEY"),
+    ];
+
+    /// The stable code, e.g. `"CHAIN_CONFLICT"`.
+    pub fn code(self) -> &'static str {
+        match self {
+            StoreErrorKind::ChainConflict => "CHAIN_CONFLICT",
+            StoreErrorKind::StoreLocked => "STORE_LOCKED",
+            StoreErrorKind::StoreIo => "STORE_IO",
+            StoreErrorKind::StoreCorrupt => "STORE_CORRUPT",
+            StoreErrorKind::UnsafePath => "UNSAFE_PATH",
+            StoreErrorKind::NotFound => "NOT_FOUND",
+            StoreErrorKind::AmbiguousKey => "AMBIGUOUS_KEY",
+        }
+    }
+
+    /// The kind for a store code, if `code` is one.
+    pub fn from_code(code: &str) -> Option<StoreErrorKind> {
+        Self::ALL.iter().find(|(_, c)| *c == code).map(|(k, _)| *k)
+    }
+}
+
+/// The family of an error code; bindings map each family to one exception class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// The input is not acceptable JSON.
+    Json,
+    /// A pixel breaks schema v1.
+    Schema,
+    /// A chain does not verify.
+    Chain,
+    /// A bad argument to an API call.
+    Argument,
+    /// A store operation failed.
+    Store,
+}
+
+impl Family {
+    /// The family's name: `"json"`, `"schema"`, `"chain"`, `"argument"` or `"store"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Json => "json",
+            Family::Schema => "schema",
+            Family::Chain => "chain",
+            Family::Argument => "argument",
+            Family::Store => "store",
+        }
+    }
+
+    /// The family of a stable code, or `None` for a string that is no code.
+    pub fn of_code(code: &str) -> Option<Family> {
+        CODE_FAMILIES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, f)| *f)
+    }
+}
+
+/// Every stable code with its family, in the order `docs/SPEC.md` lists them.
+pub const CODE_FAMILIES: [(&str, Family); 24] = [
+    ("MALFORMED_JSON", Family::Json),
+    ("NOT_I_JSON", Family::Json),
+    ("LIMIT_EXCEEDED", Family::Json),
+    ("UNSUPPORTED_TYPE", Family::Json),
+    ("NOT_CANONICAL", Family::Json),
+    ("SCHEMA_VIOLATION", Family::Schema),
+    ("UNKNOWN_SCHEMA_VERSION", Family::Schema),
+    ("INVALID_CORRIDOR", Family::Schema),
+    ("HASH_MISMATCH", Family::Chain),
+    ("STATE_HASH_MISMATCH", Family::Chain),
+    ("BROKEN_LINK", Family::Chain),
+    ("SEQUENCE_GAP", Family::Chain),
+    ("AGENT_CHANGED", Family::Chain),
+    ("TIME_REVERSED", Family::Chain),
+    ("NOT_GENESIS", Family::Chain),
+    ("ANCHOR_MISMATCH", Family::Chain),
+    ("INVALID_ARGUMENT", Family::Argument),
+    ("CHAIN_CONFLICT", Family::Store),
+    ("STORE_LOCKED", Family::Store),
+    ("STORE_IO", Family::Store),
+    ("STORE_CORRUPT", Family::Store),
+    ("UNSAFE_PATH", Family::Store),
+    ("NOT_FOUND", Family::Store),
+    ("AMBIGUOUS_KEY", Family::Store),
+];
 
 impl Error {
     /// The stable code of this error, e.g. `"BROKEN_LINK"`. Codes never change meaning.
@@ -174,23 +295,70 @@ impl Error {
             Error::NotGenesis { .. } => "NOT_GENESIS",
             Error::AnchorMismatch { .. } => "ANCHOR_MISMATCH",
             Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
+            Error::Store { kind, .. } => kind.code(),
         }
     }
 
-    /// The family of the code, used by bindings to pick an exception class:
-    /// `"json"`, `"schema"`, `"chain"` or `"argument"`.
-    pub fn family(&self) -> &'static str {
+    /// The family of the code, used by bindings to pick an exception class.
+    pub fn family(&self) -> Family {
         match self {
             Error::MalformedJson { .. }
             | Error::NotIJson { .. }
             | Error::LimitExceeded { .. }
             | Error::UnsupportedType { .. }
-            | Error::NotCanonical { .. } => "json",
+            | Error::NotCanonical { .. } => Family::Json,
             Error::SchemaViolation { .. }
             | Error::UnknownSchemaVersion { .. }
-            | Error::InvalidCorridor { .. } => "schema",
-            Error::InvalidArgument { .. } => "argument",
-            _ => "chain",
+            | Error::InvalidCorridor { .. } => Family::Schema,
+            Error::HashMismatch { .. }
+            | Error::StateHashMismatch { .. }
+            | Error::BrokenLink { .. }
+            | Error::SequenceGap { .. }
+            | Error::AgentChanged { .. }
+            | Error::TimeReversed { .. }
+            | Error::NotGenesis { .. }
+            | Error::AnchorMismatch { .. } => Family::Chain,
+            Error::InvalidArgument { .. } => Family::Argument,
+            Error::Store { .. } => Family::Store,
+        }
+    }
+
+    /// Where in the JSON text the problem is, for syntax and I-JSON errors.
+    pub fn position(&self) -> Option<Position> {
+        match self {
+            Error::MalformedJson { at, .. } => Some(*at),
+            Error::NotIJson { at, .. } => *at,
+            _ => None,
+        }
+    }
+
+    /// The JSON path inside the pixel that the error is about (`$.context.tasks[2].id`,
+    /// `$.prevHash`), where there is one.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Error::SchemaViolation { path, .. } | Error::UnsupportedType { path, .. } => Some(path),
+            Error::UnknownSchemaVersion { .. } => Some("$.schema"),
+            Error::InvalidCorridor { .. } => Some("$.corridor"),
+            Error::HashMismatch { .. } => Some("$.hash"),
+            Error::StateHashMismatch { .. } => Some("$.stateHash"),
+            Error::BrokenLink { .. } | Error::AnchorMismatch { .. } => Some("$.prevHash"),
+            Error::SequenceGap { .. } | Error::NotGenesis { .. } => Some("$.seq"),
+            Error::AgentChanged { .. } => Some("$.agentId"),
+            Error::TimeReversed { .. } => Some("$.timestampMs"),
+            Error::MalformedJson { .. }
+            | Error::NotIJson { .. }
+            | Error::LimitExceeded { .. }
+            | Error::NotCanonical { .. }
+            | Error::InvalidArgument { .. }
+            | Error::Store { .. } => None,
+        }
+    }
+
+    /// A store-family error (`docs/SPEC.md` section 12).
+    pub fn store(kind: StoreErrorKind, detail: impl Into<String>) -> Error {
+        Error::Store {
+            kind,
+            detail: detail.into(),
         }
     }
 
@@ -217,24 +385,14 @@ impl Error {
 }
 
 /// Every stable code, in the order `docs/SPEC.md` lists them.
-pub const ALL_CODES: &[&str] = &[
-    "MALFORMED_JSON",
-    "NOT_I_JSON",
-    "LIMIT_EXCEEDED",
-    "UNSUPPORTED_TYPE",
-    "NOT_CANONICAL",
-    "SCHEMA_VIOLATION",
-    "UNKNOWN_SCHEMA_VERSION",
-    "INVALID_CORRIDOR",
-    "HASH_MISMATCH",
-    "STATE_HASH_MISMATCH",
-    "BROKEN_LINK",
-    "SEQUENCE_GAP",
-    "AGENT_CHANGED",
-    "TIME_REVERSED",
-    "NOT_GENESIS",
-    "ANCHOR_MISMATCH",
-    "INVALID_ARGUMENT",
-];
+pub const ALL_CODES: [&str; 24] = {
+    let mut out = [""; 24];
+    let mut i = 0;
+    while i < 24 {
+        out[i] = CODE_FAMILIES[i].0;
+        i += 1;
+    }
+    out
+};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -153,12 +153,15 @@ pub mod host {
         })
     }
 
-    /// An integer from the host: magnitudes beyond 2^53 are refused.
+    /// An integer from the host. Beyond ±2^53 only integers a double holds exactly are
+    /// accepted (as JavaScript would hold them; section 3.2's rule for integer literals);
+    /// any other is `LOSSY_INTEGER`.
     pub fn integer(v: i128, path: impl FnOnce() -> String) -> Result<Value> {
-        if v.unsigned_abs() > 1 << 53 {
+        let f = v as f64;
+        if v.unsigned_abs() > 1 << 53 && (f as i128 != v || !f.is_finite()) {
             return Err(lossy(&v.to_string(), &path()));
         }
-        Ok(Value::Number(super::Number(v as f64)))
+        Ok(Value::Number(super::Number(f)))
     }
 
     /// The error for an integer too large to hold exactly (given as text, any size).
@@ -166,7 +169,7 @@ pub mod host {
         Error::NotIJson {
             reason: IJsonReason::LossyInteger,
             detail: format!(
-                "integer {text} at {path} is beyond ±2^53 ({MAX_SAFE_MAGNITUDE}) and would lose precision"
+                "integer {text} at {path} is beyond ±2^53 ({MAX_SAFE_MAGNITUDE}) and no double holds it exactly: it would lose precision"
             ),
             at: None,
         }

@@ -36,6 +36,7 @@ mod error;
 mod hash;
 mod json;
 mod pixel;
+pub mod store;
 mod summary;
 mod tokens;
 mod verify;
@@ -45,10 +46,16 @@ pub use chain::{Chain, Emit, Ledger};
 pub use context::{validate_context, CONTEXT_KEYS};
 pub use corridor::{Corridor, MAX_CORRIDOR_LEN};
 pub use diff::{diff, diff_range, Diff};
-pub use error::{Error, IJsonReason, Position, Result, ALL_CODES};
+pub use error::{
+    Error, Family, IJsonReason, Position, Result, StoreErrorKind, ALL_CODES, CODE_FAMILIES,
+};
 pub use hash::{Digest, GENESIS, GENESIS_HASH, PIXEL_DOMAIN, STATE_DOMAIN};
+/// Conversion helpers for the bindings (value building with JSON paths). Not public API:
+/// it may change in any release.
+#[doc(hidden)]
+pub use json::host;
 pub use json::{
-    cmp_utf16, host, parse, parse_bytes, Map, Number, Value, MAX_DEPTH, MAX_DOCUMENT_BYTES,
+    cmp_utf16, parse, parse_bytes, Map, Number, Value, MAX_DEPTH, MAX_DOCUMENT_BYTES,
     MAX_SAFE_MAGNITUDE,
 };
 pub use pixel::{

@@ -121,7 +121,7 @@ fn carry_forward_and_defaults() {
     assert!(g.state().is_empty() && g.state_vector().is_empty() && g.context().is_none());
     let mut e = Emit::new("DISTRICT_1.CHAMBER_0.NODE_POST", T0 + 1);
     e.state = Some(json(r#"{"k":1}"#));
-    e.intent_hash = Some("route:deploy".into());
+    e.intent_hash = Some(Some("route:deploy".into()));
     e.event_delta = Some(3);
     chain.emit(e).unwrap();
     let p = chain
@@ -185,7 +185,7 @@ fn emit_rejects_bad_input_with_codes() {
         "SCHEMA_VIOLATION"
     );
     assert_eq!(
-        code(&mut chain, &|e| e.intent_hash = Some(String::new())),
+        code(&mut chain, &|e| e.intent_hash = Some(Some(String::new()))),
         "SCHEMA_VIOLATION"
     );
     assert_eq!(

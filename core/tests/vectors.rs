@@ -113,10 +113,7 @@ fn chain_vectors_replay_and_verify() {
             e.state = s.get("state").cloned();
             e.context = s.get("context").cloned();
             e.autonomy_index = s.get("autonomyIndex").and_then(Value::as_f64);
-            e.intent_hash = s
-                .get("intentHash")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
+            e.intent_hash = s.get("intentHash").map(|v| v.as_str().map(str::to_owned));
             e.event_delta = s
                 .get("eventDelta")
                 .and_then(Value::as_f64)

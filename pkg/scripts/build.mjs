@@ -29,7 +29,10 @@ for (const [target, dir] of [
   // binaryen from npm (pinned in devDependencies): Debian's wasm-opt is too old to read
   // the bulk-memory instructions rustc emits.
   const wasmOpt = path.join(pkg, "node_modules", ".bin", "wasm-opt");
-  if (fs.existsSync(wasmOpt)) {
+  if (!fs.existsSync(wasmOpt)) {
+    throw new Error(`wasm-opt is required for the release build and was not found at ${wasmOpt}: run \`npm ci\` in pkg/`);
+  }
+  {
     run(wasmOpt, [
       "-O3",
       "--enable-bulk-memory",

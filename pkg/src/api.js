@@ -5,13 +5,23 @@
 export function makeApi(wasm) {
   const constants = wasm.constants();
 
+  const FAMILIES = new Map(constants.errorCodes.map((code, i) => [code, constants.errorFamilies[i]]));
+
+  /** Every tokenpixel error: `.code` (SPEC section 7), `.family`, `.reason` (NOT_I_JSON only). */
   class TokenPixelError extends Error {
     constructor(message, code, reason = null) {
       super(message);
       this.name = "TokenPixelError";
       this.code = code;
+      this.family = FAMILIES.get(code) ?? "argument";
       this.reason = reason;
     }
+  }
+
+  /** A TokenPixelError for any SPEC code (what host stores throw for store codes). */
+  function makeError(code, message) {
+    if (!FAMILIES.has(code)) throw argumentError(`${JSON.stringify(code)} is not a tokenpixel error code`);
+    return new TokenPixelError(message, code);
   }
 
   function rethrow(err) {
@@ -243,6 +253,56 @@ export function makeApi(wasm) {
     );
   }
 
+  // --- store-format rules (SPEC section 12), for host stores ------------------------------
+  const optString = (v, name) => {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "string") throw argumentError(`${name} must be a string`);
+    return v;
+  };
+  const bytesArg = (v, name) => {
+    if (!(v instanceof Uint8Array)) throw argumentError(`${name} must be a Uint8Array`);
+    return v;
+  };
+
+  /** Throws INVALID_ARGUMENT unless `agentId` may name a chain in a store. */
+  function validateAgentId(agentId) {
+    call(() => wasm.validateAgentId(agentId));
+  }
+
+  /** `{kind: "seq", seq}` or `{kind: "prefix", prefix}` (SPEC 12.6). */
+  function parseKey(key) {
+    if (typeof key !== "number" && typeof key !== "string") {
+      throw argumentError("a pixel key is a seq (number) or a string");
+    }
+    return call(() => wasm.parseKey(key));
+  }
+
+  /** Checks that `line` extends the stored `head` line (SPEC 12.4); returns the pixel. */
+  function checkAppend(head, anchor, line) {
+    const h = optString(head, "head");
+    const a = optString(anchor, "anchor");
+    if (typeof line !== "string") throw argumentError("line must be a string");
+    return parse(call(() => wasm.checkAppend(h, a, line)));
+  }
+
+  /** Whether a torn tail is a whole pixel extending `previous` (SPEC 12.5). */
+  function classifyTail(previous, tail, anchor) {
+    const p = optString(previous, "previous");
+    const a = optString(anchor, "anchor");
+    return call(() => wasm.classifyTail(p, bytesArg(tail, "tail"), a));
+  }
+
+  /** The anchor file's line, without its newline (SPEC 12.2). */
+  function anchorRecord(anchor, firstSeq, prunedAtMs) {
+    if (typeof anchor !== "string") throw argumentError("anchor must be a string");
+    return call(() => wasm.anchorRecord(anchor, firstSeq, prunedAtMs));
+  }
+
+  /** `{anchor, firstSeq}` from an anchor file's bytes; STORE_CORRUPT otherwise. */
+  function parseAnchorRecord(bytes) {
+    return call(() => wasm.parseAnchorRecord(bytesArg(bytes, "bytes")));
+  }
+
   /** Estimated tokens of a text (what summaries budget with). */
   function estimateTokens(text) {
     if (typeof text !== "string") throw argumentError("estimateTokens takes a string");
@@ -263,6 +323,14 @@ export function makeApi(wasm) {
     Chain,
     JsonlVerifier,
     TokenPixelError,
+    makeError,
+    validateAgentId,
+    parseKey,
+    checkAppend,
+    classifyTail,
+    anchorRecord,
+    parseAnchorRecord,
+    MAX_LINE_BYTES: constants.maxLineBytes,
     GENESIS_HASH: constants.genesisHash,
     SCHEMA_VERSION: constants.schemaVersion,
     ERROR_CODES: Object.freeze([...constants.errorCodes]),

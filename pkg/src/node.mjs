@@ -1,9 +1,9 @@
-// Node ESM entry: the wasm module is loaded synchronously from the package (nodejs target).
+// Node ESM entry. It loads the CommonJS entry, so ESM and CJS users in one process share one
+// wasm instance and one API (one TokenPixelError class: `instanceof` works across both).
 import { createRequire } from "node:module";
-import { makeApi } from "./api.js";
 
 const require = createRequire(import.meta.url);
-const api = makeApi(require("./wasm-node/tokenpixel.js"));
+const api = require("./node.cjs");
 
 export const {
   diff,
@@ -19,6 +19,14 @@ export const {
   Chain,
   JsonlVerifier,
   TokenPixelError,
+  makeError,
+  validateAgentId,
+  parseKey,
+  checkAppend,
+  classifyTail,
+  anchorRecord,
+  parseAnchorRecord,
+  MAX_LINE_BYTES,
   GENESIS_HASH,
   SCHEMA_VERSION,
   ERROR_CODES,

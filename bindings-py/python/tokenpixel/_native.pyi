@@ -16,19 +16,28 @@ __all__ = [
     "Diff",
     "JsonError",
     "JsonlVerifier",
+    "MAX_LINE_BYTES",
     "SchemaError",
+    "StoreError",
     "Summary",
     "TokenPixel",
     "TokenPixelError",
     "VerifyError",
     "VerifyReport",
     "__version__",
+    "anchor_record",
     "canonical_json",
     "canonicalize",
+    "check_append",
+    "classify_tail",
     "diff",
     "diff_range",
     "estimate_tokens",
+    "make_error",
+    "parse_anchor_record",
+    "parse_key",
     "summarize",
+    "validate_agent_id",
     "validate_corridor",
     "verify",
     "verify_jsonl",
@@ -38,6 +47,7 @@ __version__: Final[str]
 GENESIS_HASH: Final[str]
 SCHEMA_VERSION: Final[int]
 ERROR_CODES: Final[list[str]]
+MAX_LINE_BYTES: Final[int]
 
 class TokenPixelError(ValueError):
     code: str
@@ -47,6 +57,17 @@ class JsonError(TokenPixelError): ...
 class SchemaError(TokenPixelError): ...
 class ChainError(TokenPixelError): ...
 class ArgumentError(TokenPixelError): ...
+class StoreError(TokenPixelError): ...
+
+def make_error(code: str, message: str) -> TokenPixelError: ...
+def validate_agent_id(agent_id: object) -> None: ...
+def parse_key(key: Union[int, str]) -> tuple[str, Union[int, str]]: ...
+def check_append(
+    head: Optional[str], anchor: Optional[str], line: Union[str, TokenPixel]
+) -> TokenPixel: ...
+def classify_tail(previous: Optional[str], tail: bytes, anchor: Optional[str] = None) -> bool: ...
+def anchor_record(anchor: str, first_seq: int, pruned_at_ms: int) -> str: ...
+def parse_anchor_record(data: bytes) -> tuple[str, int]: ...
 
 def canonicalize(text: str) -> str: ...
 def canonical_json(value: _JSON) -> str: ...
@@ -116,10 +137,10 @@ class Chain:
         corridor: str,
         *,
         state: Optional[dict[str, Any]] = None,
-        context: Optional[dict[str, Any]] = None,
+        context: Optional[dict[str, Any]] = ...,
         timestamp_ms: Optional[int] = None,
         autonomy_index: Optional[float] = None,
-        intent_hash: Optional[str] = None,
+        intent_hash: Optional[str] = ...,
         event_delta: Optional[int] = None,
         state_vector: Optional[dict[str, float]] = None,
     ) -> TokenPixel: ...
@@ -142,6 +163,10 @@ class VerifyError:
     def index(self) -> int: ...
     @property
     def line(self) -> Optional[int]: ...
+    @property
+    def column(self) -> Optional[int]: ...
+    @property
+    def path(self) -> Optional[str]: ...
     @property
     def message(self) -> str: ...
     @property
@@ -199,7 +224,7 @@ def diff(a: _PixelLike, b: _PixelLike) -> Diff: ...
 def diff_range(pixels: Iterable[_PixelLike]) -> Diff: ...
 def summarize(
     pixel: _PixelLike,
-    level: str = "compact",
+    level: Optional[str] = None,
     *,
     for_task: Optional[str] = None,
     relevant_keys: Optional[list[str]] = None,

@@ -103,9 +103,9 @@ pub fn sample_steps() -> Vec<Emit> {
         )));
         post.autonomy_index = Some(0.5 + 0.1 * d as f64);
         if d == 3 {
-            post.intent_hash = Some(
+            post.intent_hash = Some(Some(
                 "sha256:1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c5b6a7988".into(),
-            );
+            ));
         }
         post.context = Some(json(&format!(
             r#"{{"phase":{{"name":"Phase {d}","number":{d},"status":"in_progress"}},

@@ -150,7 +150,7 @@ fn step_value(e: &Emit) -> Value {
         members.push(("autonomyIndex", Value::number(v).unwrap()));
     }
     if let Some(v) = &e.intent_hash {
-        members.push(("intentHash", s(v)));
+        members.push(("intentHash", v.as_deref().map_or(Value::Null, s)));
     }
     if let Some(v) = e.event_delta {
         members.push(("eventDelta", n(v)));

@@ -1,0 +1,154 @@
+//! The store-format rules of the core (`docs/SPEC.md` section 12) for the Python stores: the
+//! stores in `tokenpixel/store.py` do the IO and call these for every decision.
+
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::{PyBool, PyInt, PyString, PyTuple};
+use tokenpixel_core::store::{self, Key};
+use tokenpixel_core::{Digest, Family, Pixel};
+
+use crate::error::{argument_error, py_err, with_code};
+use crate::{parse_anchor, text_arg, PyPixel};
+
+/// A TokenPixelError subclass for any SPEC code, with `.code` set (`.reason` None).
+#[pyfunction]
+fn make_error(py: Python<'_>, code: &str, message: String) -> PyResult<Py<PyAny>> {
+    let family = Family::of_code(code)
+        .ok_or_else(|| argument_error(py, format!("{code:?} is not a tokenpixel error code")))?;
+    Ok(with_code(py, family, message, code, None)
+        .into_value(py)
+        .into_any())
+}
+
+/// Raises ArgumentError (INVALID_ARGUMENT) unless `agent_id` may name a chain in a store.
+#[pyfunction]
+fn validate_agent_id(py: Python<'_>, agent_id: &Bound<'_, PyAny>) -> PyResult<()> {
+    let Ok(text) = agent_id.cast::<PyString>() else {
+        return Err(argument_error(
+            py,
+            format!("an agent id is a str, got {}", agent_id.get_type().name()?),
+        ));
+    };
+    let text = text_arg(py, text)?;
+    store::validate_agent_id(&text).map_err(py_err(py))
+}
+
+/// `("seq", n)` or `("prefix", "<lowercase hex>")` for a key as `get` accepts it.
+#[pyfunction]
+fn parse_key<'py>(py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+    let parsed = if key.is_instance_of::<PyBool>() {
+        return Err(argument_error(
+            py,
+            "a pixel key is a seq (int) or a str, not a bool",
+        ));
+    } else if let Ok(i) = key.cast::<PyInt>() {
+        let n = i.extract::<i128>().unwrap_or(i128::MAX);
+        store::seq_key(n)
+    } else if let Ok(s) = key.cast::<PyString>() {
+        store::parse_key(&text_arg(py, s)?)
+    } else {
+        return Err(argument_error(
+            py,
+            format!(
+                "a pixel key is a seq (int) or a str, got {}",
+                key.get_type().name()?
+            ),
+        ));
+    }
+    .map_err(py_err(py))?;
+    match parsed {
+        Key::Seq(n) => PyTuple::new(
+            py,
+            [
+                ("seq").into_pyobject(py)?.into_any(),
+                n.into_pyobject(py)?.into_any(),
+            ],
+        ),
+        Key::Prefix(p) => PyTuple::new(
+            py,
+            [
+                ("prefix").into_pyobject(py)?.into_any(),
+                p.into_pyobject(py)?.into_any(),
+            ],
+        ),
+    }
+}
+
+/// Checks that `line` (a str or a TokenPixel) may be appended after the stored `head` line
+/// (None for an empty chain) with the recorded `anchor`; returns the pixel. Raises the SPEC
+/// code: CHAIN_CONFLICT when it does not extend the head, the head's own code when the stored
+/// head fails its checks, the line's code when it is not a valid canonical pixel.
+#[pyfunction]
+#[pyo3(signature = (head, anchor, line))]
+fn check_append(
+    py: Python<'_>,
+    head: Option<&Bound<'_, PyString>>,
+    anchor: Option<&str>,
+    line: &Bound<'_, PyAny>,
+) -> PyResult<PyPixel> {
+    let anchor = parse_anchor(py, anchor)?;
+    let head = head.map(|h| text_arg(py, h)).transpose()?;
+    if let Ok(p) = line.cast::<PyPixel>() {
+        let p = p.get().p().clone();
+        py.detach(|| store::check_append(head.as_deref(), anchor, p.to_json()))
+            .map_err(py_err(py))?;
+        return Ok(PyPixel::new(p));
+    }
+    let Ok(text) = line.cast::<PyString>() else {
+        return Err(argument_error(py, "line must be a str or a TokenPixel"));
+    };
+    let text = text_arg(py, text)?;
+    py.detach(|| {
+        store::check_append(head.as_deref(), anchor, &text)?;
+        Pixel::from_json(&text)
+    })
+    .map(PyPixel::new)
+    .map_err(py_err(py))
+}
+
+/// True when a torn tail (the bytes after the last newline) is a whole pixel extending
+/// `previous` that only lost its newline.
+#[pyfunction]
+#[pyo3(signature = (previous, tail, anchor = None))]
+fn classify_tail(
+    py: Python<'_>,
+    previous: Option<&Bound<'_, PyString>>,
+    tail: PyBackedBytes,
+    anchor: Option<&str>,
+) -> PyResult<bool> {
+    let anchor = parse_anchor(py, anchor)?;
+    let previous = previous.map(|h| text_arg(py, h)).transpose()?;
+    Ok(py.detach(|| store::classify_tail(previous.as_deref(), &tail, anchor)))
+}
+
+/// The anchor file's line (no newline) for a chain pruned to start at `first_seq`.
+#[pyfunction]
+fn anchor_record(
+    py: Python<'_>,
+    anchor: &str,
+    first_seq: u64,
+    pruned_at_ms: u64,
+) -> PyResult<String> {
+    let anchor = Digest::parse_arg(anchor, "anchor").map_err(py_err(py))?;
+    Ok(store::anchor_record(anchor, first_seq, pruned_at_ms))
+}
+
+/// `(anchor, first_seq)` from an anchor file's bytes; StoreError STORE_CORRUPT otherwise.
+#[pyfunction]
+fn parse_anchor_record(py: Python<'_>, data: PyBackedBytes) -> PyResult<(String, u64)> {
+    store::parse_anchor_record(&data)
+        .map(|(a, s)| (a.to_string(), s))
+        .map_err(py_err(py))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("MAX_LINE_BYTES", store::MAX_LINE_BYTES)?;
+    m.add_function(wrap_pyfunction!(make_error, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_agent_id, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_key, m)?)?;
+    m.add_function(wrap_pyfunction!(check_append, m)?)?;
+    m.add_function(wrap_pyfunction!(classify_tail, m)?)?;
+    m.add_function(wrap_pyfunction!(anchor_record, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_anchor_record, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,340 @@
+//! The store-format rules every host store shares (`docs/SPEC.md` section 12). Hosts (Python,
+//! Node, and stores added later) do the IO; what is decided about the bytes is decided here,
+//! once: which agent ids may name a chain, what a key means, whether a pixel may be appended
+//! after the stored head, whether a torn tail is a whole pixel, and the anchor record.
+
+use crate::chain::Linker;
+use crate::error::{Error, Result, StoreErrorKind};
+use crate::hash::Digest;
+use crate::json::{self, Value, MAX_DOCUMENT_BYTES};
+use crate::pixel::{check_line, validate_id, Header, MAX_SAFE_INTEGER};
+
+/// The longest stored line a store reads: one document (section 3.2).
+pub const MAX_LINE_BYTES: usize = MAX_DOCUMENT_BYTES;
+
+/// Checks an agent id before it names anything in a store (the emit rule of section 2), so an
+/// id can never name a path outside the store. `INVALID_ARGUMENT` otherwise.
+pub fn validate_agent_id(agent_id: &str) -> Result<()> {
+    validate_id(agent_id, "agentId").map_err(|_| {
+        let shown: String = agent_id.chars().take(140).collect();
+        Error::argument(format!(
+            "agent id {shown:?} is not valid: 1 to 128 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit"
+        ))
+    })
+}
+
+/// What `get(key)` looks for (section 12.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Key {
+    /// The pixel with this `seq`.
+    Seq(u64),
+    /// The pixel whose hash's hex digits start with these (4..=64 lowercase hex digits).
+    Prefix(String),
+}
+
+impl Key {
+    /// Whether a pixel with this `seq` and `hash` is the one the key names.
+    pub fn matches(&self, seq: u64, hash: &Digest) -> bool {
+        match self {
+            Key::Seq(s) => *s == seq,
+            Key::Prefix(p) => hash.to_string()[7..].starts_with(p.as_str()),
+        }
+    }
+}
+
+/// The longest all-digit key read as a seq (2^53 - 1 has 16 digits).
+const MAX_SEQ_DIGITS: usize = 16;
+/// The shortest hash prefix accepted.
+const MIN_PREFIX: usize = 4;
+
+/// Reads a key as a user typed it (section 12.6): ASCII digits are a seq; `sha256:` plus hex,
+/// or hex with a letter, is a hash prefix; anything else is `INVALID_ARGUMENT`.
+pub fn parse_key(text: &str) -> Result<Key> {
+    let bad = |why: &str| {
+        let shown: String = text.chars().take(80).collect();
+        Error::argument(format!(
+            "{shown:?} is not a pixel key: {why} (give a seq such as 12, or a hash prefix such as sha256:3fa9 or 3fa9c1)"
+        ))
+    };
+    if let Some(hex) = text.strip_prefix("sha256:") {
+        return prefix(hex).ok_or_else(|| bad("after sha256: come 4 to 64 hex digits"));
+    }
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        if text.len() > MAX_SEQ_DIGITS {
+            return Err(bad("a seq has at most 16 digits"));
+        }
+        return match text.parse::<u64>() {
+            Ok(n) if n <= MAX_SAFE_INTEGER => Ok(Key::Seq(n)),
+            _ => Err(bad("a seq is at most 2^53 - 1")),
+        };
+    }
+    prefix(text).ok_or_else(|| bad("a hash prefix is 4 to 64 hex digits"))
+}
+
+/// A seq given as a number by the host (Python int, JS number).
+pub fn seq_key(seq: i128) -> Result<Key> {
+    match u64::try_from(seq) {
+        Ok(n) if n <= MAX_SAFE_INTEGER => Ok(Key::Seq(n)),
+        _ => Err(Error::argument(format!(
+            "a seq is an integer from 0 to 2^53 - 1, got {seq}"
+        ))),
+    }
+}
+
+fn prefix(hex: &str) -> Option<Key> {
+    let ok = (MIN_PREFIX..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    ok.then(|| Key::Prefix(hex.to_ascii_lowercase()))
+}
+
+/// What an append is about to store: the header of the checked line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appendable {
+    pub agent_id: String,
+    pub seq: u64,
+    pub hash: Digest,
+    pub prev_hash: Digest,
+    pub timestamp_ms: u64,
+}
+
+/// Checks, before an append, that `line` is a valid canonical pixel that extends the stored
+/// chain (section 12.4). `head` is the stored last line (`None` for an empty chain), `anchor`
+/// the recorded anchor of a pruned chain.
+///
+/// Errors: the line's own code (`MALFORMED_JSON`, `NOT_CANONICAL`, `SCHEMA_VIOLATION`,
+/// `HASH_MISMATCH`, ...); the head's code when the stored head fails its own checks (a store
+/// does not extend a tampered head); `CHAIN_CONFLICT` when the line does not link to the head;
+/// `AGENT_CHANGED` and `TIME_REVERSED` as in verification.
+pub fn check_append(head: Option<&str>, anchor: Option<Digest>, line: &str) -> Result<Appendable> {
+    let new = checked_header(line)?;
+    let mut linker = Linker::new(anchor);
+    if let Some(head) = head {
+        let stored = checked_header(head)?;
+        linker.advance(&stored);
+    }
+    linker
+        .check(&new)
+        .map_err(|e| conflict(e, &new, linker.head()))?;
+    Ok(Appendable {
+        agent_id: new.agent_id.to_owned(),
+        seq: new.seq,
+        hash: new.hash,
+        prev_hash: new.prev_hash,
+        timestamp_ms: new.timestamp_ms,
+    })
+}
+
+/// Whether a torn tail (the bytes after the last newline) is a whole pixel that only lost its
+/// newline, so recovery completes it instead of moving it aside (section 12.5).
+pub fn classify_tail(previous: Option<&str>, tail: &[u8], anchor: Option<Digest>) -> bool {
+    if tail.len() > MAX_LINE_BYTES {
+        return false;
+    }
+    match std::str::from_utf8(tail) {
+        Ok(text) => check_append(previous, anchor, text).is_ok(),
+        Err(_) => false,
+    }
+}
+
+fn checked_header(line: &str) -> Result<Header<'_>> {
+    if line.len() > MAX_LINE_BYTES {
+        return Err(json::too_large(line.len()));
+    }
+    let checked = check_line(line)?;
+    checked.check_hashes(line)?;
+    Ok(checked.header)
+}
+
+/// Link failures of an append are conflicts: the store moved on, or the pixel is foreign.
+fn conflict(e: Error, new: &Header<'_>, expected: Digest) -> Error {
+    match e {
+        Error::BrokenLink { .. }
+        | Error::SequenceGap { .. }
+        | Error::NotGenesis { .. }
+        | Error::AnchorMismatch { .. } => Error::store(
+            StoreErrorKind::ChainConflict,
+            format!(
+                "chain conflict: pixel seq {} links to {}, but the stored chain ends at {expected}: \
+                 another writer appended first (re-read the head and re-seal), or the pixel belongs to another chain",
+                new.seq, new.prev_hash
+            ),
+        ),
+        other => other,
+    }
+}
+
+/// The anchor file's line (without its newline): canonical JSON of
+/// `{"anchor", "firstSeq", "prunedAtMs"}` (section 12.2).
+pub fn anchor_record(anchor: Digest, first_seq: u64, pruned_at_ms: u64) -> String {
+    format!("{{\"anchor\":\"{anchor}\",\"firstSeq\":{first_seq},\"prunedAtMs\":{pruned_at_ms}}}")
+}
+
+/// Reads an anchor file: `(anchor, firstSeq)`. Whitespace and member order are free (earlier
+/// versions wrote `{"anchor": ...}` with spaces); anything else is `STORE_CORRUPT`.
+pub fn parse_anchor_record(data: &[u8]) -> Result<(Digest, u64)> {
+    let corrupt = |why: String| {
+        Error::store(
+            StoreErrorKind::StoreCorrupt,
+            format!("the anchor file is not an anchor record: {why}"),
+        )
+    };
+    if data.len() > 4096 {
+        return Err(corrupt(format!("{} bytes, at most 4096", data.len())));
+    }
+    let value = json::parse_bytes(data).map_err(|e| corrupt(e.to_string()))?;
+    let Value::Object(map) = value else {
+        return Err(corrupt("not a JSON object".into()));
+    };
+    if let Some(k) = map
+        .keys()
+        .find(|k| !matches!(*k, "anchor" | "firstSeq" | "prunedAtMs"))
+    {
+        return Err(corrupt(format!("unknown member {k:?}")));
+    }
+    let anchor = map
+        .get("anchor")
+        .and_then(Value::as_str)
+        .and_then(Digest::parse)
+        .ok_or_else(|| corrupt("\"anchor\" must be sha256:<64 lowercase hex>".into()))?;
+    let uint = |key: &str, required: bool| -> Result<Option<u64>> {
+        match map.get(key) {
+            None if !required => Ok(None),
+            Some(Value::Number(n)) => match n.as_safe_integer() {
+                Some(i) if i >= 0 => Ok(Some(i as u64)),
+                _ => Err(corrupt(format!(
+                    "{key:?} must be an integer from 0 to 2^53 - 1"
+                ))),
+            },
+            _ => Err(corrupt(format!(
+                "{key:?} must be an integer from 0 to 2^53 - 1"
+            ))),
+        }
+    };
+    let first_seq = uint("firstSeq", true)?.unwrap_or_default();
+    uint("prunedAtMs", false)?;
+    Ok((anchor, first_seq))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{Chain, Emit};
+
+    fn chain(n: usize) -> Vec<String> {
+        let mut c = Chain::new("a", "s").unwrap();
+        (0..n)
+            .map(|i| {
+                c.emit(Emit::new("DISTRICT_1.CHAMBER_0.NODE_PRE", 1000 + i as u64))
+                    .unwrap()
+                    .to_json()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn keys() {
+        assert_eq!(parse_key("123").unwrap(), Key::Seq(123));
+        assert_eq!(parse_key("0").unwrap(), Key::Seq(0));
+        assert_eq!(parse_key("ABCD").unwrap(), Key::Prefix("abcd".into()));
+        assert_eq!(
+            parse_key("sha256:1234").unwrap(),
+            Key::Prefix("1234".into())
+        );
+        for bad in [
+            "",
+            "²",
+            "12a",
+            "abc",
+            "sha256:",
+            "sha256:xyz1",
+            " 12",
+            "-1",
+            "99999999999999999",
+        ] {
+            let e = parse_key(bad).unwrap_err();
+            assert_eq!(e.code(), "INVALID_ARGUMENT", "{bad:?}");
+        }
+        assert_eq!(
+            parse_key("9007199254740991").unwrap(),
+            Key::Seq(MAX_SAFE_INTEGER)
+        );
+        assert!(parse_key("9007199254740992").is_err());
+        assert!(seq_key(-1).is_err());
+    }
+
+    #[test]
+    fn agent_ids() {
+        validate_agent_id("agent-7.b_c").unwrap();
+        for bad in [
+            "",
+            "a/../b",
+            "../x",
+            "a\tb",
+            "a\nb",
+            ".hidden",
+            "x".repeat(129).as_str(),
+        ] {
+            assert_eq!(
+                validate_agent_id(bad).unwrap_err().code(),
+                "INVALID_ARGUMENT"
+            );
+        }
+    }
+
+    #[test]
+    fn appends() {
+        let lines = chain(3);
+        let a = check_append(None, None, &lines[0]).unwrap();
+        assert_eq!(a.seq, 0);
+        check_append(Some(&lines[0]), None, &lines[1]).unwrap();
+        let e = check_append(Some(&lines[1]), None, &lines[1]).unwrap_err();
+        assert_eq!(e.code(), "CHAIN_CONFLICT");
+        let e = check_append(None, None, &lines[1]).unwrap_err();
+        assert_eq!(e.code(), "CHAIN_CONFLICT");
+        // A chain pruned down to its anchor accepts the pixel after the anchor, only that.
+        let anchor = check_append(None, None, &lines[0]).unwrap().hash;
+        check_append(None, Some(anchor), &lines[1]).unwrap();
+        let e = check_append(None, Some(anchor), &lines[2]).unwrap_err();
+        assert_eq!(e.code(), "CHAIN_CONFLICT");
+        let tampered = lines[1].replace("\"seq\":1", "\"seq\":7");
+        let e = check_append(Some(&tampered), None, &lines[2]).unwrap_err();
+        assert_eq!(e.code(), "HASH_MISMATCH");
+        assert_eq!(
+            check_append(None, None, "{").unwrap_err().code(),
+            "MALFORMED_JSON"
+        );
+    }
+
+    #[test]
+    fn tails() {
+        let lines = chain(2);
+        assert!(classify_tail(Some(&lines[0]), lines[1].as_bytes(), None));
+        assert!(!classify_tail(
+            Some(&lines[0]),
+            &lines[1].as_bytes()[..40],
+            None
+        ));
+        assert!(!classify_tail(None, lines[1].as_bytes(), None));
+        assert!(!classify_tail(None, b"\xff\xfe", None));
+    }
+
+    #[test]
+    fn anchor_records() {
+        let d = Digest([7; 32]);
+        let text = anchor_record(d, 5, 1000);
+        assert_eq!(parse_anchor_record(text.as_bytes()).unwrap(), (d, 5));
+        let spaced = format!("{{\"anchor\": \"{d}\", \"firstSeq\": 5, \"prunedAtMs\": 1}}\n");
+        assert_eq!(parse_anchor_record(spaced.as_bytes()).unwrap(), (d, 5));
+        for bad in [
+            &b"not json"[..],
+            b"[]",
+            b"{\"anchor\":\"x\",\"firstSeq\":1}",
+            b"{}",
+        ] {
+            assert_eq!(
+                parse_anchor_record(bad).unwrap_err().code(),
+                "STORE_CORRUPT"
+            );
+        }
+    }
+}
