@@ -42,7 +42,8 @@ export interface EmitOptions {
   /** Unix milliseconds; defaults to now (never before the previous pixel). */
   timestampMs?: number;
   autonomyIndex?: number;
-  intentHash?: string;
+  /** A string sets it; null clears it; omitted carries it forward (as for `context`). */
+  intentHash?: string | null;
   /** Events since the previous pixel; defaults to 0. */
   eventDelta?: number;
   stateVector?: Record<string, number>;
@@ -52,6 +53,10 @@ export interface VerifyError {
   code: ErrorCode;
   index: number;
   line: number | null;
+  /** 1-based column (characters) in the line, for syntax and I-JSON errors. */
+  column: number | null;
+  /** The JSON path inside the pixel (`$.prevHash`, `$.state.x`), where there is one. */
+  path: string | null;
   message: string;
   reason: string | null;
 }
@@ -80,11 +85,22 @@ export type ErrorCode =
   | "TIME_REVERSED"
   | "NOT_GENESIS"
   | "ANCHOR_MISMATCH"
-  | "INVALID_ARGUMENT";
+  | "INVALID_ARGUMENT"
+  | "CHAIN_CONFLICT"
+  | "STORE_LOCKED"
+  | "STORE_IO"
+  | "STORE_CORRUPT"
+  | "UNSAFE_PATH"
+  | "NOT_FOUND"
+  | "AMBIGUOUS_KEY";
+
+export type ErrorFamily = "json" | "schema" | "chain" | "argument" | "store";
 
 /** Every tokenpixel failure; `code` is stable (docs/SPEC.md lists them). */
 export class TokenPixelError extends Error {
+  constructor(message: string, code: ErrorCode, reason?: string | null);
   readonly code: ErrorCode;
+  readonly family: ErrorFamily;
   /** For NOT_I_JSON: DUPLICATE_KEY, LONE_SURROGATE, ... */
   readonly reason: string | null;
 }
@@ -167,6 +183,36 @@ export function diffRange(pixels: PixelLike[], options: { text: true }): string;
 export function summarize(pixel: PixelLike, options?: SummaryOptions): Summary;
 export function estimateTokens(text: string): number;
 
+/** A TokenPixelError for any code (what host stores throw for store codes). */
+export function makeError(code: ErrorCode, message: string): TokenPixelError;
+/** Throws INVALID_ARGUMENT unless `agentId` may name a chain in a store (SPEC 12.1). */
+export function validateAgentId(agentId: string): void;
+/** What `get(key)` looks for (SPEC 12.6). */
+export function parseKey(key: number | string): { kind: "seq"; seq: number } | { kind: "prefix"; prefix: string };
+/** Checks that `line` extends the stored `head` line (SPEC 12.4); returns the pixel. */
+export function checkAppend(head: string | null | undefined, anchor: string | null | undefined, line: string): TokenPixel;
+/** Whether a torn tail is a whole pixel extending `previous` (SPEC 12.5). */
+export function classifyTail(previous: string | null | undefined, tail: Uint8Array, anchor?: string | null): boolean;
+/** The anchor file's line, without its newline (SPEC 12.2). */
+export function anchorRecord(anchor: string, firstSeq: number, prunedAtMs: number): string;
+/** `{anchor, firstSeq}` from an anchor file's bytes; throws STORE_CORRUPT otherwise. */
+export function parseAnchorRecord(bytes: Uint8Array): { anchor: string; firstSeq: number };
+/** The longest stored line a store reads (16 MiB). */
+export const MAX_LINE_BYTES: number;
+
+/** The five districts of the convention: `District.DEPLOYMENT === "DISTRICT_5"`. */
+export const District: Readonly<{
+  INGESTION: "DISTRICT_1";
+  LORA_BIAS: "DISTRICT_2";
+  ROUTING: "DISTRICT_3";
+  EXECUTION: "DISTRICT_4";
+  DEPLOYMENT: "DISTRICT_5";
+}>;
+/** What each district is for, keyed by its value. */
+export const DISTRICT_PURPOSE: Readonly<Record<string, string>>;
+/** `DISTRICT_<n>.CHAMBER_<X>.NODE_<Y>`, or the stage prefix without `node`. */
+export function corridor(district: number | string, chamber: string, node?: string): string;
+
 export const GENESIS_HASH: string;
 export const SCHEMA_VERSION: number;
 export const ERROR_CODES: readonly ErrorCode[];
@@ -186,6 +232,17 @@ declare const api: {
   Chain: typeof Chain;
   JsonlVerifier: typeof JsonlVerifier;
   TokenPixelError: typeof TokenPixelError;
+  makeError: typeof makeError;
+  validateAgentId: typeof validateAgentId;
+  parseKey: typeof parseKey;
+  checkAppend: typeof checkAppend;
+  classifyTail: typeof classifyTail;
+  anchorRecord: typeof anchorRecord;
+  parseAnchorRecord: typeof parseAnchorRecord;
+  MAX_LINE_BYTES: number;
+  District: typeof District;
+  DISTRICT_PURPOSE: typeof DISTRICT_PURPOSE;
+  corridor: typeof corridor;
   GENESIS_HASH: string;
   SCHEMA_VERSION: number;
   ERROR_CODES: readonly ErrorCode[];

@@ -365,6 +365,33 @@ impl Chain {
     }
 }
 
+/// `DISTRICT_<n>.CHAMBER_<X>.NODE_<Y>` from its parts (or the stage prefix without `node`);
+/// `district` is a number or `DISTRICT_<n>`. Names are normalized as the core's
+/// `segment_name` says.
+#[wasm_bindgen(js_name = buildCorridor)]
+pub fn build_corridor(
+    district: &JsValue,
+    chamber: &str,
+    node: Option<String>,
+) -> Result<String, JsValue> {
+    let number = if let Some(n) = district.as_f64() {
+        if !(0.0..=999_999_999.0).contains(&n) || n.fract() != 0.0 {
+            return Err(argument("district must be an integer from 0 to 999999999"));
+        }
+        n as u32
+    } else if let Some(s) = district.as_string() {
+        core::Corridor::district_number(&s).map_err(js_err)?
+    } else {
+        return Err(argument("district must be a number or a string"));
+    };
+    match node {
+        Some(node) => core::Corridor::build(number, chamber, &node)
+            .map(|c| c.as_str().to_owned())
+            .map_err(js_err),
+        None => core::Corridor::build_prefix(number, chamber).map_err(js_err),
+    }
+}
+
 /// Library constants and the error-code list.
 #[wasm_bindgen]
 pub fn constants() -> Result<JsValue, JsValue> {
@@ -382,6 +409,8 @@ pub fn constants() -> Result<JsValue, JsValue> {
         error_families: Vec<&'static str>,
         #[serde(rename = "maxLineBytes")]
         max_line_bytes: usize,
+        /// `[number, name, purpose]` for each district of the convention.
+        districts: Vec<(u32, &'static str, &'static str)>,
     }
     let ser = serde_wasm_bindgen::Serializer::json_compatible();
     Constants {
@@ -391,6 +420,10 @@ pub fn constants() -> Result<JsValue, JsValue> {
         error_codes: &core::ALL_CODES,
         error_families: core::CODE_FAMILIES.iter().map(|(_, f)| f.name()).collect(),
         max_line_bytes: core::store::MAX_LINE_BYTES,
+        districts: core::DISTRICTS
+            .iter()
+            .map(|d| (d.number, d.name, d.purpose))
+            .collect(),
     }
     .serialize(&ser)
     .map_err(JsValue::from)

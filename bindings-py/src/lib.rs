@@ -4,6 +4,7 @@
 mod args;
 mod convert;
 mod error;
+mod pipeline;
 mod store;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -725,6 +726,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ERROR_CODES", core::ALL_CODES.to_vec())?;
     error::register(m)?;
     store::register(m)?;
+    pipeline::register(m)?;
     m.add_class::<PyPixel>()?;
     m.add_class::<PyChain>()?;
     m.add_class::<PyVerifyReport>()?;

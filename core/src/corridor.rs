@@ -103,6 +103,92 @@ impl Corridor {
     }
 }
 
+/// A district of the pipeline convention (the CI/CD seed): number, name and purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct District {
+    pub number: u32,
+    pub name: &'static str,
+    pub purpose: &'static str,
+}
+
+/// The five districts of the convention. Any other district number is allowed in a corridor.
+pub const DISTRICTS: [District; 5] = [
+    District {
+        number: 1,
+        name: "INGESTION",
+        purpose: "ingestion: documents processed (RAG, parsing)",
+    },
+    District {
+        number: 2,
+        name: "LORA_BIAS",
+        purpose: "LoRA bias: model weights updated",
+    },
+    District {
+        number: 3,
+        name: "ROUTING",
+        purpose: "routing: intent resolved, chamber chosen",
+    },
+    District {
+        number: 4,
+        name: "EXECUTION",
+        purpose: "execution: the task ran and produced output",
+    },
+    District {
+        number: 5,
+        name: "DEPLOYMENT",
+        purpose: "deployment: artifacts published to targets",
+    },
+];
+
+/// A chamber or node name as a corridor segment: ASCII letters upper-cased, any character
+/// other than `A-Z 0-9 _` replaced by `_`, so dynamic parts (`router-7`, `gpt-4o`) fit.
+/// A leading `CHAMBER_` / `NODE_` is the caller's and is kept out by [`Corridor::build`].
+pub fn segment_name(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            'a'..='z' => c.to_ascii_uppercase(),
+            'A'..='Z' | '0'..='9' | '_' => c,
+            _ => '_',
+        })
+        .collect()
+}
+
+impl Corridor {
+    /// Builds `DISTRICT_<district>.CHAMBER_<chamber>.NODE_<node>` from its parts. `chamber`
+    /// and `node` may carry their `CHAMBER_` / `NODE_` prefix or not, and are normalized by
+    /// [`segment_name`]; the result must still be a valid corridor (`INVALID_CORRIDOR`: an
+    /// empty name, or one starting with `_` after normalizing, or over 128 bytes).
+    pub fn build(district: u32, chamber: &str, node: &str) -> Result<Corridor> {
+        let chamber = segment_name(chamber.strip_prefix("CHAMBER_").unwrap_or(chamber));
+        let node = segment_name(node.strip_prefix("NODE_").unwrap_or(node));
+        Corridor::parse(&format!(
+            "DISTRICT_{district}.CHAMBER_{chamber}.NODE_{node}"
+        ))
+    }
+
+    /// A stage prefix `DISTRICT_<n>.CHAMBER_<X>` (what a stage appends `.NODE_PRE` and
+    /// `.NODE_POST` to), built and checked as [`Corridor::build`] does.
+    pub fn build_prefix(district: u32, chamber: &str) -> Result<String> {
+        let full = Corridor::build(district, chamber, "PRE")?;
+        Ok(full.as_str()[..full.as_str().len() - ".NODE_PRE".len()].to_owned())
+    }
+
+    /// A district given as a number or as `DISTRICT_<n>`.
+    pub fn district_number(text: &str) -> Result<u32> {
+        let digits = text.strip_prefix("DISTRICT_").unwrap_or(text);
+        Corridor::validate(&format!("DISTRICT_{digits}.CHAMBER_0.NODE_0")).map_err(|_| {
+            Error::argument(format!(
+                "{text:?} is not a district: give a number 0..=999999999 or DISTRICT_<n>"
+            ))
+        })
+    }
+
+    /// The same district and chamber at another node (`NODE_PERIODIC`, `NODE_ERROR`).
+    pub fn with_node(&self, node: &str) -> Result<Corridor> {
+        Corridor::build(self.district, self.chamber(), node)
+    }
+}
+
 impl fmt::Display for Corridor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
@@ -150,5 +236,33 @@ mod tests {
         }
         let long = format!("DISTRICT_1.CHAMBER_A.NODE_{}", "B".repeat(120));
         assert!(Corridor::parse(&long).is_err());
+    }
+
+    #[test]
+    fn build() {
+        let c = Corridor::build(5, "DEPLOY", "EDGE_PRE").unwrap();
+        assert_eq!(c.as_str(), "DISTRICT_5.CHAMBER_DEPLOY.NODE_EDGE_PRE");
+        let c = Corridor::build(3, "CHAMBER_router-7", "NODE_post").unwrap();
+        assert_eq!(c.as_str(), "DISTRICT_3.CHAMBER_ROUTER_7.NODE_POST");
+        assert_eq!(
+            Corridor::build_prefix(2, "lora").unwrap(),
+            "DISTRICT_2.CHAMBER_LORA"
+        );
+        assert_eq!(Corridor::district_number("DISTRICT_5").unwrap(), 5);
+        assert_eq!(Corridor::district_number("12").unwrap(), 12);
+        assert!(Corridor::district_number("DISTRICT_05").is_err());
+        assert_eq!(
+            c.with_node("PERIODIC").unwrap().as_str(),
+            "DISTRICT_3.CHAMBER_ROUTER_7.NODE_PERIODIC"
+        );
+        for (chamber, node) in [
+            ("", "PRE"),
+            ("-x", "PRE"),
+            ("A", ""),
+            ("A", &"N".repeat(120)),
+        ] {
+            let e = Corridor::build(1, chamber, node).unwrap_err();
+            assert_eq!(e.code(), "INVALID_CORRIDOR", "{chamber:?} {node:?}");
+        }
     }
 }

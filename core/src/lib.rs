@@ -44,7 +44,7 @@ mod verify;
 pub use canonical::{canonicalize, is_canonical, to_canonical, write_canonical};
 pub use chain::{Chain, Emit, Ledger};
 pub use context::{validate_context, CONTEXT_KEYS};
-pub use corridor::{Corridor, MAX_CORRIDOR_LEN};
+pub use corridor::{segment_name, Corridor, District, DISTRICTS, MAX_CORRIDOR_LEN};
 pub use diff::{diff, diff_range, Diff};
 pub use error::{
     Error, Family, IJsonReason, Position, Result, StoreErrorKind, ALL_CODES, CODE_FAMILIES,

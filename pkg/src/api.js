@@ -303,6 +303,26 @@ export function makeApi(wasm) {
     return call(() => wasm.parseAnchorRecord(bytesArg(bytes, "bytes")));
   }
 
+  // --- pipeline naming (the CI/CD seed's districts) ----------------------------------------
+  /** The five districts of the convention: `District.DEPLOYMENT === "DISTRICT_5"`. */
+  const District = Object.freeze(
+    Object.fromEntries(constants.districts.map(([n, name]) => [name, `DISTRICT_${n}`])),
+  );
+  /** What each district is for, by its value: `DISTRICT_PURPOSE.DISTRICT_2`. */
+  const DISTRICT_PURPOSE = Object.freeze(
+    Object.fromEntries(constants.districts.map(([n, , purpose]) => [`DISTRICT_${n}`, purpose])),
+  );
+
+  /**
+   * `DISTRICT_<n>.CHAMBER_<X>.NODE_<Y>`, or the stage prefix `DISTRICT_<n>.CHAMBER_<X>` without
+   * `node`. Names are upper-cased and other characters than A-Z 0-9 _ become `_`.
+   */
+  function corridor(district, chamber, node) {
+    if (typeof chamber !== "string") throw argumentError("chamber must be a string");
+    if (node !== undefined && node !== null && typeof node !== "string") throw argumentError("node must be a string");
+    return call(() => wasm.buildCorridor(district, chamber, node ?? undefined));
+  }
+
   /** Estimated tokens of a text (what summaries budget with). */
   function estimateTokens(text) {
     if (typeof text !== "string") throw argumentError("estimateTokens takes a string");
@@ -331,6 +351,9 @@ export function makeApi(wasm) {
     anchorRecord,
     parseAnchorRecord,
     MAX_LINE_BYTES: constants.maxLineBytes,
+    District,
+    DISTRICT_PURPOSE,
+    corridor,
     GENESIS_HASH: constants.genesisHash,
     SCHEMA_VERSION: constants.schemaVersion,
     ERROR_CODES: Object.freeze([...constants.errorCodes]),

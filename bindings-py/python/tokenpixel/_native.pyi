@@ -10,6 +10,7 @@ __all__ = [
     "ERROR_CODES",
     "GENESIS_HASH",
     "SCHEMA_VERSION",
+    "DISTRICTS",
     "ArgumentError",
     "Chain",
     "ChainError",
@@ -29,6 +30,7 @@ __all__ = [
     "canonical_json",
     "canonicalize",
     "check_append",
+    "corridor",
     "classify_tail",
     "diff",
     "diff_range",
@@ -48,6 +50,9 @@ GENESIS_HASH: Final[str]
 SCHEMA_VERSION: Final[int]
 ERROR_CODES: Final[list[str]]
 MAX_LINE_BYTES: Final[int]
+DISTRICTS: Final[list[tuple[int, str, str]]]
+
+def corridor(district: Union[int, str], chamber: str, node: Optional[str] = None) -> str: ...
 
 class TokenPixelError(ValueError):
     code: str
