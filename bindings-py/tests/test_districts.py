@@ -13,7 +13,8 @@ from tokenpixel.districts import District, corridor
 
 def test_districts_match_the_core_table() -> None:
     assert [d.value for d in District] == [f"DISTRICT_{n}" for n in range(1, 6)]
-    assert [(d.number, d.name) for d in District] == [(n, name) for n, name, _ in tp._native.DISTRICTS]
+    core = [(n, name) for n, name, _ in tp._native.DISTRICTS]
+    assert [(d.number, d.name) for d in District] == core
     assert District.LORA_BIAS.purpose.startswith("LoRA bias")
     assert f"{District.DEPLOYMENT}" == "DISTRICT_5"
 
@@ -21,7 +22,11 @@ def test_districts_match_the_core_table() -> None:
 @pytest.mark.parametrize(
     ("args", "kwargs", "expected"),
     [
-        ((District.DEPLOYMENT, "DEPLOY"), {"node": "EDGE_PRE"}, "DISTRICT_5.CHAMBER_DEPLOY.NODE_EDGE_PRE"),
+        (
+            (District.DEPLOYMENT, "DEPLOY"),
+            {"node": "EDGE_PRE"},
+            "DISTRICT_5.CHAMBER_DEPLOY.NODE_EDGE_PRE",
+        ),
         ((District.ROUTING, "router-7"), {"node": "POST"}, "DISTRICT_3.CHAMBER_ROUTER_7.NODE_POST"),
         ((District.ROUTING, "gpt-4o"), {}, "DISTRICT_3.CHAMBER_GPT_4O"),
         ((2, "CHAMBER_LORA", "NODE_PRE"), {}, "DISTRICT_2.CHAMBER_LORA.NODE_PRE"),
