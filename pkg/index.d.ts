@@ -190,7 +190,7 @@ export function validateAgentId(agentId: string): void;
 /** What `get(key)` looks for (SPEC 12.6). */
 export function parseKey(key: number | string): { kind: "seq"; seq: number } | { kind: "prefix"; prefix: string };
 /** Checks that `line` extends the stored `head` line (SPEC 12.4); returns the pixel. */
-export function checkAppend(head: string | null | undefined, anchor: string | null | undefined, line: string): TokenPixel;
+export function checkAppend(head: string | null | undefined, anchor: string | null | undefined, line: string, firstSeq?: number | null): TokenPixel;
 /** Whether a torn tail is a whole pixel extending `previous` (SPEC 12.5). */
 export function classifyTail(previous: string | null | undefined, tail: Uint8Array, anchor?: string | null): boolean;
 /** The anchor file's line, without its newline (SPEC 12.2). */

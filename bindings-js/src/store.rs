@@ -55,9 +55,11 @@ pub fn check_append(
     head: Option<String>,
     anchor: Option<String>,
     line: &str,
+    first_seq: Option<f64>,
 ) -> Result<String, JsValue> {
     let anchor = anchor_of(anchor)?;
-    store::check_append(head.as_deref(), anchor, line).map_err(js_err)?;
+    let first_seq = first_seq.map(|f| f as u64);
+    store::check_append_at(head.as_deref(), anchor, first_seq, line).map_err(js_err)?;
     Ok(Pixel::from_json(line).map_err(js_err)?.to_json().to_owned())
 }
 

@@ -79,18 +79,19 @@ fn parse_key<'py>(py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'p
 /// code: CHAIN_CONFLICT when it does not extend the head, the head's own code when the stored
 /// head fails its checks, the line's code when it is not a valid canonical pixel.
 #[pyfunction]
-#[pyo3(signature = (head, anchor, line))]
+#[pyo3(signature = (head, anchor, line, *, first_seq = None))]
 fn check_append(
     py: Python<'_>,
     head: Option<&Bound<'_, PyString>>,
     anchor: Option<&str>,
     line: &Bound<'_, PyAny>,
+    first_seq: Option<u64>,
 ) -> PyResult<PyPixel> {
     let anchor = parse_anchor(py, anchor)?;
     let head = head.map(|h| text_arg(py, h)).transpose()?;
     if let Ok(p) = line.cast::<PyPixel>() {
         let p = p.get().p().clone();
-        py.detach(|| store::check_append(head.as_deref(), anchor, p.to_json()))
+        py.detach(|| store::check_append_at(head.as_deref(), anchor, first_seq, p.to_json()))
             .map_err(py_err(py))?;
         return Ok(PyPixel::new(p));
     }
@@ -99,7 +100,7 @@ fn check_append(
     };
     let text = text_arg(py, text)?;
     py.detach(|| {
-        store::check_append(head.as_deref(), anchor, &text)?;
+        store::check_append_at(head.as_deref(), anchor, first_seq, &text)?;
         Pixel::from_json(&text)
     })
     .map(PyPixel::new)

@@ -98,14 +98,36 @@ pub struct Appendable {
 
 /// Checks, before an append, that `line` is a valid canonical pixel that extends the stored
 /// chain (section 12.4). `head` is the stored last line (`None` for an empty chain), `anchor`
-/// the recorded anchor of a pruned chain.
+/// the recorded anchor of a pruned chain (with its `firstSeq`, when known: [`check_append_at`]).
 ///
 /// Errors: the line's own code (`MALFORMED_JSON`, `NOT_CANONICAL`, `SCHEMA_VIOLATION`,
 /// `HASH_MISMATCH`, ...); the head's code when the stored head fails its own checks (a store
 /// does not extend a tampered head); `CHAIN_CONFLICT` when the line does not link to the head;
 /// `AGENT_CHANGED` and `TIME_REVERSED` as in verification.
 pub fn check_append(head: Option<&str>, anchor: Option<Digest>, line: &str) -> Result<Appendable> {
+    check_append_at(head, anchor, None, line)
+}
+
+/// [`check_append`] for a chain whose anchor record also gives `first_seq`: a chain pruned to
+/// nothing then accepts only the pixel at that seq.
+pub fn check_append_at(
+    head: Option<&str>,
+    anchor: Option<Digest>,
+    first_seq: Option<u64>,
+    line: &str,
+) -> Result<Appendable> {
     let new = checked_header(line)?;
+    if let (None, Some(_), Some(first)) = (head, anchor, first_seq) {
+        if new.seq != first {
+            return Err(Error::store(
+                StoreErrorKind::ChainConflict,
+                format!(
+                    "chain conflict: pixel seq {} cannot start a chain pruned to begin at seq {first}",
+                    new.seq
+                ),
+            ));
+        }
+    }
     let mut linker = Linker::new(anchor);
     if let Some(head) = head {
         let stored = checked_header(head)?;
@@ -130,7 +152,7 @@ pub fn classify_tail(previous: Option<&str>, tail: &[u8], anchor: Option<Digest>
         return false;
     }
     match std::str::from_utf8(tail) {
-        Ok(text) => check_append(previous, anchor, text).is_ok(),
+        Ok(text) => check_append_at(previous, anchor, None, text).is_ok(),
         Err(_) => false,
     }
 }
@@ -295,6 +317,9 @@ mod tests {
         let anchor = check_append(None, None, &lines[0]).unwrap().hash;
         check_append(None, Some(anchor), &lines[1]).unwrap();
         let e = check_append(None, Some(anchor), &lines[2]).unwrap_err();
+        assert_eq!(e.code(), "CHAIN_CONFLICT");
+        check_append_at(None, Some(anchor), Some(1), &lines[1]).unwrap();
+        let e = check_append_at(None, Some(anchor), Some(2), &lines[1]).unwrap_err();
         assert_eq!(e.code(), "CHAIN_CONFLICT");
         let tampered = lines[1].replace("\"seq\":1", "\"seq\":7");
         let e = check_append(Some(&tampered), None, &lines[2]).unwrap_err();

@@ -277,12 +277,18 @@ export function makeApi(wasm) {
     return call(() => wasm.parseKey(key));
   }
 
-  /** Checks that `line` extends the stored `head` line (SPEC 12.4); returns the pixel. */
-  function checkAppend(head, anchor, line) {
+  /**
+   * Checks that `line` extends the stored `head` line (SPEC 12.4); returns the pixel.
+   * `firstSeq` (from the anchor record) makes a chain pruned to nothing accept only that seq.
+   */
+  function checkAppend(head, anchor, line, firstSeq) {
     const h = optString(head, "head");
     const a = optString(anchor, "anchor");
     if (typeof line !== "string") throw argumentError("line must be a string");
-    return parse(call(() => wasm.checkAppend(h, a, line)));
+    if (firstSeq !== undefined && firstSeq !== null && !(Number.isSafeInteger(firstSeq) && firstSeq >= 0)) {
+      throw argumentError("firstSeq must be a non-negative integer");
+    }
+    return parse(call(() => wasm.checkAppend(h, a, line, firstSeq ?? undefined)));
   }
 
   /** Whether a torn tail is a whole pixel extending `previous` (SPEC 12.5). */
