@@ -177,11 +177,13 @@ pub enum StoreErrorKind {
     NotFound,
     /// A hash prefix matches several pixels.
     AmbiguousKey,
+    /// A background writer's queue is full and the caller asked to be told, not to wait.
+    QueueFull,
 }
 
 impl StoreErrorKind {
     /// Every store code with its kind, in the order of [`ALL_CODES`].
-    pub const ALL: [(StoreErrorKind, &'static str); 7] = [
+    pub const ALL: [(StoreErrorKind, &'static str); 8] = [
         (StoreErrorKind::ChainConflict, "CHAIN_CONFLICT"),
         (StoreErrorKind::StoreLocked, "STORE_LOCKED"),
         (StoreErrorKind::StoreIo, "STORE_IO"),
@@ -189,6 +191,7 @@ impl StoreErrorKind {
         (StoreErrorKind::UnsafePath, "UNSAFE_PATH"),
         (StoreErrorKind::NotFound, "NOT_FOUND"),
         (StoreErrorKind::AmbiguousKey, "AMBIGUOUS_KEY"),
+        (StoreErrorKind::QueueFull, "QUEUE_FULL"),
     ];
 
     /// The stable code, e.g. `"CHAIN_CONFLICT"`.
@@ -201,6 +204,7 @@ impl StoreErrorKind {
             StoreErrorKind::UnsafePath => "UNSAFE_PATH",
             StoreErrorKind::NotFound => "NOT_FOUND",
             StoreErrorKind::AmbiguousKey => "AMBIGUOUS_KEY",
+            StoreErrorKind::QueueFull => "QUEUE_FULL",
         }
     }
 
@@ -247,7 +251,7 @@ impl Family {
 }
 
 /// Every stable code with its family, in the order `docs/SPEC.md` lists them.
-pub const CODE_FAMILIES: [(&str, Family); 24] = [
+pub const CODE_FAMILIES: [(&str, Family); 25] = [
     ("MALFORMED_JSON", Family::Json),
     ("NOT_I_JSON", Family::Json),
     ("LIMIT_EXCEEDED", Family::Json),
@@ -272,6 +276,7 @@ pub const CODE_FAMILIES: [(&str, Family); 24] = [
     ("UNSAFE_PATH", Family::Store),
     ("NOT_FOUND", Family::Store),
     ("AMBIGUOUS_KEY", Family::Store),
+    ("QUEUE_FULL", Family::Store),
 ];
 
 impl Error {
@@ -385,10 +390,10 @@ impl Error {
 }
 
 /// Every stable code, in the order `docs/SPEC.md` lists them.
-pub const ALL_CODES: [&str; 24] = {
-    let mut out = [""; 24];
+pub const ALL_CODES: [&str; 25] = {
+    let mut out = [""; 25];
     let mut i = 0;
-    while i < 24 {
+    while i < 25 {
         out[i] = CODE_FAMILIES[i].0;
         i += 1;
     }
