@@ -77,7 +77,10 @@ fn int_value(i: &Bound<'_, PyInt>, path: &[Step]) -> Result<Value, Error> {
     // Beyond i64: a double that equals the int exactly (Python compares int and float
     // exactly), else lossy. Ints beyond the double range fail the conversion.
     match i.extract::<f64>() {
-        Ok(f) if PyAnyMethods::eq(i.as_any(), f).unwrap_or(false) => {
+        Ok(f)
+            if PyAnyMethods::eq(i.as_any(), f).unwrap_or(false)
+                || host::big_integer_ok(f, || i.to_string()) =>
+        {
             host::float(f, || render(path))
         }
         _ => Err(host::lossy(&i.to_string(), &render(path))),
@@ -160,18 +163,10 @@ pub fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
     Ok(match v {
         Value::Null => py.None().into_bound(py),
         Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
-        // What `json.loads` gives for the canonical text: integers below 10^21 are written
-        // in plain digits (an int), anything else with a fraction or exponent (a float).
+        // Integers within ±2^53 come back as int; any other number as the float it is (so
+        // a value compares equal to what was put in, 2**60 included).
         Value::Number(n) => match n.as_safe_integer() {
             Some(i) => i.into_pyobject(py)?.into_any(),
-            None if n.get().fract() == 0.0 && n.get().abs() < 1e21 => {
-                let digits = tokenpixel_core::to_canonical(v);
-                digits
-                    .parse::<i128>()
-                    .unwrap_or_default()
-                    .into_pyobject(py)?
-                    .into_any()
-            }
             None => PyFloat::new(py, n.get()).into_any(),
         },
         Value::String(s) => PyString::new(py, s).into_any(),

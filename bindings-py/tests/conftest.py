@@ -25,16 +25,18 @@ def run_steps(chain, steps):
     """Replays golden-vector emit steps on a Chain, returning the JSONL text."""
     out = []
     for s in steps:
-        p = chain.emit(
-            s["corridor"],
-            timestamp_ms=s["timestampMs"],
-            state=s.get("state"),
-            context=s.get("context"),
-            autonomy_index=s.get("autonomyIndex"),
-            intent_hash=s.get("intentHash"),
-            event_delta=s.get("eventDelta"),
-            state_vector=s.get("stateVector"),
-        )
+        # Only the keys a step gives: a key given as null (context, intentHash) clears.
+        names = {
+            "timestampMs": "timestamp_ms",
+            "state": "state",
+            "context": "context",
+            "autonomyIndex": "autonomy_index",
+            "intentHash": "intent_hash",
+            "eventDelta": "event_delta",
+            "stateVector": "state_vector",
+        }
+        fields = {py: s[key] for key, py in names.items() if key in s}
+        p = chain.emit(s["corridor"], **fields)
         out.append(p.to_json() + "\n")
     return "".join(out)
 

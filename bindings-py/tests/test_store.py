@@ -36,10 +36,11 @@ def test_append_latest_list_get_iter(store):
     assert store.get(pixels[9].hash) == pixels[9]
     assert store.get(pixels[9].short_id) == pixels[9]
     assert store.get(pixels[9].hash[7:20]) == pixels[9]
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError):  # NotFoundError is a KeyError too
         store.get(999)
-    with pytest.raises(KeyError):
+    with pytest.raises(tp.NotFoundError) as info:
         store.get("ffffffffffffffffff")
+    assert info.value.code == "NOT_FOUND"
     assert list(store) == pixels
     assert store.verify().ok and store.verify().count == 30
 
@@ -47,10 +48,11 @@ def test_append_latest_list_get_iter(store):
 def test_append_refuses_a_fork(store):
     pixels = fill(store, 3)
     other = tp.Chain.resume(pixels[:2]).emit(C, timestamp_ms=5000)  # forks after seq 1
-    with pytest.raises(tp.ChainError) as info:
+    with pytest.raises(tp.StoreError) as info:
         store.append(other)
-    assert info.value.code == "BROKEN_LINK"
+    assert info.value.code == "CHAIN_CONFLICT"
     assert store.latest() == pixels[-1]
+    assert store.verify().count == 3
 
 
 def test_prune_records_the_anchor(store):

@@ -15,6 +15,7 @@ from tokenpixel._native import (
     JsonError,
     JsonlVerifier,
     SchemaError,
+    StoreError,
     Summary,
     TokenPixel,
     TokenPixelError,
@@ -32,8 +33,11 @@ from tokenpixel._native import (
     verify_jsonl,
 )
 from tokenpixel.checkpointer import Checkpointer, CheckpointEvent, Stage
-from tokenpixel.store import JsonlStore, Recovery, SqliteStore, Store
+from tokenpixel.districts import District, corridor
+from tokenpixel.errors import NotFoundError
+from tokenpixel.store import JsonlStore, Recovery, SqliteStore, Store, Transaction
 from tokenpixel.summarizer import ContextSummarizer, restore_env
+from tokenpixel.triggers import EventTriggeredCheckpointer, PeriodicCheckpointer
 
 __all__ = [
     "ERROR_CODES",
@@ -46,22 +50,29 @@ __all__ = [
     "Checkpointer",
     "ContextSummarizer",
     "Diff",
+    "District",
+    "EventTriggeredCheckpointer",
     "JsonError",
     "JsonlStore",
     "JsonlVerifier",
+    "NotFoundError",
+    "PeriodicCheckpointer",
     "Recovery",
     "SchemaError",
     "SqliteStore",
     "Stage",
     "Store",
+    "StoreError",
     "Summary",
     "TokenPixel",
     "TokenPixelError",
+    "Transaction",
     "VerifyError",
     "VerifyReport",
     "__version__",
     "canonical_json",
     "canonicalize",
+    "corridor",
     "diff",
     "diff_range",
     "estimate_tokens",

@@ -7,17 +7,17 @@ _JSON = Any
 _PixelLike = Union["TokenPixel", dict[str, Any], str]
 
 __all__ = [
+    "DISTRICTS",
     "ERROR_CODES",
     "GENESIS_HASH",
+    "MAX_LINE_BYTES",
     "SCHEMA_VERSION",
-    "DISTRICTS",
     "ArgumentError",
     "Chain",
     "ChainError",
     "Diff",
     "JsonError",
     "JsonlVerifier",
-    "MAX_LINE_BYTES",
     "SchemaError",
     "StoreError",
     "Summary",
@@ -30,8 +30,8 @@ __all__ = [
     "canonical_json",
     "canonicalize",
     "check_append",
-    "corridor",
     "classify_tail",
+    "corridor",
     "diff",
     "diff_range",
     "estimate_tokens",
@@ -77,7 +77,6 @@ def check_append(
 def classify_tail(previous: Optional[str], tail: bytes, anchor: Optional[str] = None) -> bool: ...
 def anchor_record(anchor: str, first_seq: int, pruned_at_ms: int) -> str: ...
 def parse_anchor_record(data: bytes) -> tuple[str, int]: ...
-
 def canonicalize(text: str) -> str: ...
 def canonical_json(value: _JSON) -> str: ...
 def validate_corridor(corridor: str) -> str: ...

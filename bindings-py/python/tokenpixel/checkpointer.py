@@ -4,12 +4,14 @@ with district stages (pre and post pixels) and checkpoint events for listeners."
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from tokenpixel._native import Chain, TokenPixel, validate_corridor
+from tokenpixel.errors import NotFoundError
 from tokenpixel.store import Store
 
 log = logging.getLogger("tokenpixel")
@@ -62,10 +64,16 @@ class Checkpointer:
         self._chain = Chain(agent_id, session_id)
         self.session_id = self._chain.session_id
         self._listeners: list[Callable[[CheckpointEvent], None]] = []
+        # Emits of one checkpointer are serialized (threads, asyncio.to_thread): one chain.
+        self._emitting = threading.RLock()
 
     @property
     def head(self) -> Optional[TokenPixel]:
-        return self.store.latest(self.agent_id)
+        """The newest stored pixel, or None before the first."""
+        try:
+            return self.store.latest(self.agent_id)
+        except NotFoundError:
+            return None
 
     def add_listener(self, listener: Callable[[CheckpointEvent], None]) -> None:
         self._listeners.append(listener)
@@ -73,9 +81,8 @@ class Checkpointer:
     def remove_listener(self, listener: Callable[[CheckpointEvent], None]) -> None:
         self._listeners.remove(listener)
 
-    def _sync(self) -> None:
+    def _sync(self, head: Optional[TokenPixel]) -> None:
         """Points the in-memory chain at the stored head (another writer may have appended)."""
-        head = self.head
         if head is None:
             if self._chain.head is not None:
                 self._chain = Chain(self.agent_id, self.session_id)
@@ -83,24 +90,14 @@ class Checkpointer:
         if self._chain.head_hash != head.hash:
             self._chain = Chain.resume([head], anchor=head.prev_hash, session_id=self.session_id)
 
-    def emit(
-        self,
-        corridor: str,
-        *,
-        state: Optional[dict[str, Any]] = None,
-        context: Optional[dict[str, Any]] = None,
-        timestamp_ms: Optional[int] = None,
-        **surface: Any,
-    ) -> TokenPixel:
-        """Emits the next pixel and persists it. `surface`: autonomy_index, intent_hash,
-        event_delta, state_vector."""
-        with self.store.locked(self.agent_id):
-            self.store._prepare_locked(self.agent_id)
-            self._sync()
-            pixel = self._chain.emit(
-                corridor, state=state, context=context, timestamp_ms=timestamp_ms, **surface
-            )
-            self.store._append_locked(pixel)
+    def emit(self, corridor: str, **fields: Any) -> TokenPixel:
+        """Emits the next pixel and persists it. `fields` are `Chain.emit`'s (state, context,
+        timestamp_ms, autonomy_index, intent_hash, event_delta, state_vector): left out, a
+        value carries forward; `context=None` and `intent_hash=None` clear it."""
+        with self._emitting, self.store.transaction(self.agent_id) as tx:
+            self._sync(tx.head())
+            pixel = self._chain.emit(corridor, **fields)
+            tx.append(pixel)
         self._notify(pixel)
         return pixel
 
@@ -127,30 +124,50 @@ class Checkpointer:
                 # The pixel is already persisted; a failing listener must not undo or block it.
                 log.exception("tokenpixel: checkpoint listener %r failed", listener)
 
-    @contextmanager
-    def stage(
-        self,
-        prefix: str,
-        *,
-        state: Optional[dict[str, Any]] = None,
-        context: Optional[dict[str, Any]] = None,
-        **surface: Any,
-    ) -> Iterator[Stage]:
-        """`with cp.stage("DISTRICT_2.CHAMBER_LORA") as st:` emits `<prefix>.NODE_PRE` on
-        entry and `<prefix>.NODE_POST` on exit. If the block raises, a `<prefix>.NODE_ERROR`
-        pixel records the exception (type and message in context notes and variables) and the
-        exception propagates."""
+    def _enter(self, prefix: str, fields: dict[str, Any]) -> Stage:
         validate_corridor(f"{prefix}.NODE_PRE")
-        pre = self.emit(f"{prefix}.NODE_PRE", state=state, context=context, **surface)
-        st = Stage(prefix=prefix, pre=pre)
+        return Stage(prefix=prefix, pre=self.emit(f"{prefix}.NODE_PRE", **_given(fields)))
+
+    def _fail(self, st: Stage, exc: BaseException) -> None:
+        ctx = dict(st.context if st.context is not None else (st.pre.context or {}))
+        variables = dict(ctx.get("variables") or {})
+        variables.update(error_type=type(exc).__name__, error_msg=str(exc)[:2000])
+        ctx["variables"] = variables
+        ctx["notes"] = f"Error: {type(exc).__name__}: {str(exc)[:500]}"
+        fields = _given({"state": st.state, **st.surface})
+        st.error = self.emit(f"{st.prefix}.NODE_ERROR", context=ctx, **fields)
+
+    def _finish(self, st: Stage) -> None:
+        fields = _given({"state": st.state, "context": st.context, **st.surface})
+        st.post = self.emit(f"{st.prefix}.NODE_POST", **fields)
+
+    @contextmanager
+    def stage(self, prefix: str, **fields: Any) -> Iterator[Stage]:
+        """`with cp.stage("DISTRICT_2.CHAMBER_LORA") as st:` emits `<prefix>.NODE_PRE` on
+        entry (with `fields`) and `<prefix>.NODE_POST` on exit (with what `st` holds). If the
+        block raises, a `<prefix>.NODE_ERROR` pixel records the exception (type and message in
+        the context's variables and notes) and the exception propagates."""
+        st = self._enter(prefix, fields)
         try:
             yield st
         except BaseException as exc:
-            ctx = dict(st.context if st.context is not None else (pre.context or {}))
-            variables = dict(ctx.get("variables") or {})
-            variables.update(error_type=type(exc).__name__, error_msg=str(exc)[:2000])
-            ctx["variables"] = variables
-            ctx["notes"] = f"Error: {type(exc).__name__}: {str(exc)[:500]}"
-            st.error = self.emit(f"{prefix}.NODE_ERROR", state=st.state, context=ctx, **st.surface)
+            self._fail(st, exc)
             raise
-        st.post = self.emit(f"{prefix}.NODE_POST", state=st.state, context=st.context, **st.surface)
+        self._finish(st)
+
+    @asynccontextmanager
+    async def astage(self, prefix: str, **fields: Any) -> AsyncIterator[Stage]:
+        """`async with cp.astage(prefix) as st:`, the asyncio twin of `stage`. Concurrent
+        stages (asyncio tasks) of one checkpointer keep one valid chain."""
+        st = self._enter(prefix, fields)
+        try:
+            yield st
+        except BaseException as exc:
+            self._fail(st, exc)
+            raise
+        self._finish(st)
+
+
+def _given(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields that were set (None: not given)."""
+    return {k: v for k, v in fields.items() if v is not None}

@@ -7,8 +7,10 @@ unreadable input.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import stat
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +24,8 @@ from tokenpixel._native import (
     __version__,
     diff,
     summarize,
+    validate_agent_id,
+    verify,
 )
 from tokenpixel.checkpointer import Checkpointer
 from tokenpixel.store import CHUNK, JsonlStore
@@ -64,11 +68,12 @@ def open_store(args: argparse.Namespace) -> JsonlStore:
 
 
 def agent_of(args: argparse.Namespace, store: JsonlStore, *, creating: bool = False) -> str:
-    if args.agent:
-        return str(args.agent)
-    env = os.environ.get("TOKENPIXEL_AGENT")
-    if env:
-        return env
+    """The agent named by --agent or TOKENPIXEL_AGENT (checked before it names any file), else
+    the store's only agent."""
+    named = args.agent or os.environ.get("TOKENPIXEL_AGENT")
+    if named:
+        validate_agent_id(named)
+        return str(named)
     agents = store.agents()
     if len(agents) == 1:
         return agents[0]
@@ -80,15 +85,28 @@ def agent_of(args: argparse.Namespace, store: JsonlStore, *, creating: bool = Fa
 
 
 def find(store: JsonlStore, agent: str, key: Optional[str]) -> TokenPixel:
+    """The newest pixel, or the one a key names (SPEC 12.6); warns if it fails its checks."""
     if key is None:
         head = store.latest(agent)
         if head is None:
             raise UsageError("no checkpoint found: create one with `tokenpixel now`")
-        return head
-    try:
-        return store.get(key, agent)
-    except KeyError:
-        raise UsageError(f"no checkpoint {key!r} for agent {agent}") from None
+        return warn_tampered([head])[0]
+    return warn_tampered([store.get(key, agent)])[0]
+
+
+def warn_tampered(pixels: list[TokenPixel]) -> list[TokenPixel]:
+    """Prints a warning for every shown pixel that fails its own checks (hashes, schema). Whole
+    chains are checked by `verify`; a store refuses to extend a tampered head."""
+    for p in pixels:
+        report = verify([p], anchor=p.prev_hash)
+        if not report.ok:
+            assert report.error is not None
+            print(
+                f"tokenpixel: warning: checkpoint seq {p.seq} fails verification: "
+                f"{report.error.code}: {report.error.message} (run `tokenpixel verify`)",
+                file=sys.stderr,
+            )
+    return pixels
 
 
 def describe(p: TokenPixel) -> str:
@@ -124,7 +142,7 @@ def cmd_now(args: argparse.Namespace) -> int:
     store = open_store(args)
     agent = agent_of(args, store, creating=True)
     cp = Checkpointer(store, agent)
-    head = store.latest(agent)
+    head = cp.head
     context: dict[str, Any] = dict((head.context if head else None) or {})
     if args.notes is not None:
         context["notes"] = args.notes
@@ -158,7 +176,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     store = open_store(args)
     agent = agent_of(args, store)
-    pixels = store.list(agent, limit=args.limit)
+    pixels = warn_tampered(store.list(agent, limit=args.limit))
     if args.json:
         emit_json([p.to_dict() for p in pixels])
         return 0
@@ -210,23 +228,31 @@ class Progress:
             sys.stderr.write("\n")
 
 
+def verify_chunks(chunks, total: int, label: str, anchor: Optional[str]) -> VerifyReport:
+    progress = Progress(total, label)
+    verifier = JsonlVerifier(anchor=anchor)
+    done = 0
+    for chunk in chunks:
+        verifier.feed(chunk)
+        done += len(chunk)
+        progress(done)
+        if verifier.failed:
+            break
+    progress.close()
+    return verifier.finish()
+
+
 def verify_file(path: Path, anchor: Optional[str]) -> VerifyReport:
+    """A chain file named on the command line (opened without blocking: a FIFO is refused)."""
     try:
-        size = path.stat().st_size
-        progress = Progress(size, str(path))
-        verifier = JsonlVerifier(anchor=anchor)
-        done = 0
-        with open(path, "rb") as f:
-            while chunk := f.read(CHUNK):
-                verifier.feed(chunk)
-                done += len(chunk)
-                progress(done)
-                if verifier.failed:
-                    break
-        progress.close()
-        return verifier.finish()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(f"{path} is not a regular file")
+        return verify_chunks(iter(lambda: f.read(CHUNK), b""), st.st_size, str(path), anchor)
 
 
 def anchor_for_file(path: Path, explicit: Optional[str]) -> Optional[str]:
@@ -235,7 +261,10 @@ def anchor_for_file(path: Path, explicit: Optional[str]) -> Optional[str]:
         return explicit
     name = path.name
     if name.startswith("pixels_") and name.endswith(".jsonl"):
-        return JsonlStore(path.parent).anchor(name[len("pixels_") : -len(".jsonl")])
+        agent = name[len("pixels_") : -len(".jsonl")]
+        with contextlib.suppress(TokenPixelError):
+            validate_agent_id(agent)
+            return JsonlStore(path.parent).anchor(agent)
     return None
 
 
@@ -261,14 +290,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if not store_dir.is_dir():
             raise UsageError(f"no store at {store_dir}")
         store = JsonlStore(store_dir)
-        agents = [args.agent] if args.agent else store.agents()
+        agents = (
+            [agent_of(args, store)]
+            if (args.agent or os.environ.get("TOKENPIXEL_AGENT"))
+            else store.agents()
+        )
         if not agents:
             raise UsageError(f"no chains in {store_dir}")
         for agent in agents:
             path = store.path(agent)
-            if not path.exists():
-                raise UsageError(f"no chain for agent {agent} in {store_dir}")
-            results.append((str(path), verify_file(path, args.anchor or store.anchor(agent))))
+            anchor = args.anchor or store.anchor(agent)  # NOT_FOUND, STORE_CORRUPT: exit 2
+            size = path.stat().st_size
+            report = verify_chunks(store.read_bytes_chunks(agent), size, str(path), anchor)
+            results.append((str(path), report))
     ok = all(r.ok for _, r in results)
     if args.json:
         emit_json({"ok": ok, "results": [{"file": name, **r.to_dict()} for name, r in results]})
@@ -282,7 +316,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     store = open_store(args)
     agent = agent_of(args, store)
     if args.from_ is None and args.to is None:
-        last = store.list(agent, limit=2)
+        last = warn_tampered(store.list(agent, limit=2))
         if len(last) < 2:
             raise UsageError("diff needs two checkpoints: create another with `tokenpixel now`")
         a, b = last

@@ -1,0 +1,100 @@
+// Types for the Checkpointer and the automatic triggers of `tokenpixel/node` (issue 10).
+import type { EmitOptions, TokenPixel } from "./index.js";
+
+/** What a store must offer a Checkpointer: the public transaction of docs/SPEC.md 12.1. */
+export interface TransactionalStore {
+  transaction<T>(agentId: string, fn: (tx: {
+    head(): TokenPixel | undefined;
+    anchor(): string | undefined;
+    append(pixel: TokenPixel | string): void;
+    replace(lines: Iterable<TokenPixel | string>, anchor?: string | null): void;
+  }) => T): T;
+  latest(agentId?: string): TokenPixel | undefined;
+}
+
+export interface CheckpointEvent {
+  eventType: "CHECKPOINT_CREATED";
+  tokenPixelId: string;
+  agentId: string;
+  corridor: string;
+  timestampMs: number;
+  autonomyIndex: number;
+  metadata: { seq: number; intentHash: string | null; eventDelta: number; stateHash: string; sizeBytes: number };
+  pixel: TokenPixel;
+}
+
+export interface CheckpointerOptions {
+  sessionId?: string;
+  /** Seal on the caller, write in the background (the writer lock is held until close()). */
+  background?: boolean;
+  /** Background queue bound (default 1024). */
+  queueSize?: number;
+  /** When the queue is full: "block" (drain on the caller, the default) or "throw" (QUEUE_FULL). */
+  onFull?: "block" | "throw";
+  /** Pixels appended per background wakeup (default 256). */
+  batchSize?: number;
+}
+
+/** A stage in progress: what the post pixel records. */
+export class Stage {
+  readonly prefix: string;
+  readonly pre: TokenPixel;
+  post: TokenPixel | undefined;
+  error: TokenPixel | undefined;
+  state: EmitOptions["state"] | undefined;
+  context: EmitOptions["context"] | undefined;
+  surface: Pick<EmitOptions, "autonomyIndex" | "intentHash" | "eventDelta" | "stateVector">;
+  update(surface: Pick<EmitOptions, "autonomyIndex" | "intentHash" | "eventDelta" | "stateVector">): void;
+}
+
+export class Checkpointer {
+  constructor(store: TransactionalStore, agentId: string, options?: CheckpointerOptions);
+  readonly agentId: string;
+  readonly sessionId: string;
+  readonly store: TransactionalStore;
+  /** The newest pixel (in-memory in background mode). */
+  readonly head: TokenPixel | undefined;
+  /** Emitted pixels not yet durable (background mode). */
+  readonly pending: number;
+  emit(corridor: string, options?: EmitOptions): TokenPixel;
+  stage<T>(prefix: string, fn: (stage: Stage) => T | Promise<T>, options?: EmitOptions): Promise<T>;
+  addListener(fn: (event: CheckpointEvent) => void): void;
+  removeListener(fn: (event: CheckpointEvent) => void): void;
+  flushSync(): void;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface PeriodicOptions {
+  /** Where to checkpoint; default: the current district and chamber at NODE_PERIODIC. */
+  corridor?: string;
+  state?: () => EmitOptions["state"] | undefined;
+  context?: () => EmitOptions["context"] | undefined;
+  /** Skip a tick whose state and context equal the newest pixel's (default true). */
+  skipUnchanged?: boolean;
+  onError?: (err: unknown) => void;
+  /** Let the process exit while the timer runs (default false). */
+  unref?: boolean;
+}
+
+export class PeriodicCheckpointer {
+  constructor(checkpointer: Checkpointer, intervalMs: number, options?: PeriodicOptions);
+  readonly running: boolean;
+  readonly emitted: TokenPixel[];
+  readonly skipped: number;
+  readonly errors: unknown[];
+  start(): this;
+  stop(): void;
+  tick(): TokenPixel | undefined;
+}
+
+export const EVENT_NODES: Readonly<{ INTENT_CHANGED: "INTENT_CHANGE"; ANOMALY_DETECTED: "ANOMALY" }>;
+
+export class EventTriggeredCheckpointer {
+  static readonly EVENTS: readonly ["INTENT_CHANGED", "ANOMALY_DETECTED", "CORRIDOR_CROSSED"];
+  constructor(checkpointer: Checkpointer, options?: { state?: () => EmitOptions["state"] | undefined });
+  readonly emitted: TokenPixel[];
+  subscribe(source: { on(name: string, fn: (payload?: unknown) => void): unknown }): this;
+  handle(name: string, payload?: unknown): TokenPixel;
+}
