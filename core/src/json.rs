@@ -153,15 +153,26 @@ pub mod host {
         })
     }
 
-    /// An integer from the host. Beyond ±2^53 only integers a double holds exactly are
-    /// accepted (as JavaScript would hold them; section 3.2's rule for integer literals);
-    /// any other is `LOSSY_INTEGER`.
+    /// An integer from the host. Beyond ±2^53 the rule of section 3.2 for integer literals
+    /// applies: the integer must be a double's exact value, or that double's shortest form as
+    /// JCS writes it (`123456789012345680000`); any other is `LOSSY_INTEGER`.
     pub fn integer(v: i128, path: impl FnOnce() -> String) -> Result<Value> {
         let f = v as f64;
-        if v.unsigned_abs() > 1 << 53 && (f as i128 != v || !f.is_finite()) {
+        if v.unsigned_abs() > 1 << 53 && !big_integer_ok(f, || v.to_string()) {
             return Err(lossy(&v.to_string(), &path()));
         }
         Ok(Value::Number(super::Number(f)))
+    }
+
+    /// Whether an integer beyond ±2^53, given as its decimal `digits`, is `f` exactly or
+    /// `f`'s JCS form (`f` is the nearest double to it).
+    pub fn big_integer_ok(f: f64, digits: impl FnOnce() -> String) -> bool {
+        if !f.is_finite() {
+            return false;
+        }
+        let digits = digits();
+        let exact = f.abs() < 1.7e38 && (f as i128).to_string() == digits;
+        exact || crate::canonical::to_canonical(&Value::Number(super::Number(f))) == digits
     }
 
     /// The error for an integer too large to hold exactly (given as text, any size).
