@@ -177,6 +177,16 @@ impl JsonlVerifier {
 
     fn line(&mut self, bytes: &[u8]) {
         let n = self.lines + 1;
+        // The size limit comes first, whatever the chunking (SPEC 6, step 1): a long line fed
+        // in one chunk gets the same first error as the same line fed in pieces.
+        if bytes.len() > MAX_DOCUMENT_BYTES {
+            return self.fail(
+                n,
+                Error::LimitExceeded {
+                    detail: format!("a line longer than {MAX_DOCUMENT_BYTES} bytes"),
+                },
+            );
+        }
         let result = json::utf8(bytes).and_then(|text| self.linker.accept_line(text));
         match result {
             Ok(()) => self.lines = n,
