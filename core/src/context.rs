@@ -60,9 +60,10 @@ pub(crate) fn describe(v: &Value) -> String {
     }
 }
 
+/// A whole number in 0 ..= 2^53 - 1, the same range as the pixel's integer fields.
 fn is_non_neg_int(v: &Value) -> bool {
     v.as_f64()
-        .is_some_and(|f| f >= 0.0 && f.fract() == 0.0 && f <= crate::json::MAX_SAFE_MAGNITUDE)
+        .is_some_and(|f| f >= 0.0 && f.fract() == 0.0 && f <= crate::pixel::MAX_SAFE_INTEGER as f64)
 }
 
 /// Checks an open object (list items, `phase`): `required` keys must be present, the listed

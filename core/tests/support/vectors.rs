@@ -199,6 +199,24 @@ fn chain_case(name: &str, agent: &str, session: &str, steps: &[Emit]) -> Value {
     ])
 }
 
+/// Pixels whose context and state hold members named `hash` (and `prevHash`) with digest
+/// values: only the top-level `hash` member is left out of the hash input (SPEC 4.1).
+pub fn nested_hash_steps() -> Vec<Emit> {
+    let digest = "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let mut first = Emit::new("DISTRICT_1.CHAMBER_0.NODE_PRE", T0);
+    first.context = Some(json(&format!(
+        r#"{{"variables":{{"hash":"{digest}","intentHash":"x"}},"notes":"hash inside"}}"#
+    )));
+    first.state = Some(json(&format!(
+        r#"{{"artifact":{{"hash":"{digest}","prevHash":"{digest}"}},"eventDelta":1}}"#
+    )));
+    let mut second = Emit::new("DISTRICT_1.CHAMBER_0.NODE_POST", T0 + 1);
+    second.context = Some(json(&format!(
+        r#"{{"agentTier":9007199254740991,"phasesCompleted":[0,1],"variables":{{"eventDelta":1,"hash":"{digest}"}}}}"#
+    )));
+    vec![first, second]
+}
+
 fn chain_cases() -> Value {
     let steps = sample_steps();
     let lines = emit_lines("agent-7", "session-1", &steps);
@@ -216,6 +234,7 @@ fn chain_cases() -> Value {
         chain_case("five-districts", "agent-7", "session-1", &steps),
         chain_case("minimal", "a", "s", &minimal),
         chain_case("numbers", "agent.numbers_1", "S-2", &[floats]),
+        chain_case("nested-hash-members", "agent-nested", "s", &nested_hash_steps()),
         obj(vec![
             ("name", s("pruned-tail")),
             ("jsonl", s(&tail)),
@@ -349,6 +368,102 @@ fn tamper_cases() -> Value {
         None,
     );
     add("not an object", with(0, "[1,2]".to_owned()), None);
+    // SPEC 4.1: a nested member named hash is content like any other.
+    let nested = emit_lines("agent-nested", "s", &nested_hash_steps());
+    add(
+        "nested hash member edited",
+        vec![
+            nested[0].replacen("00112233", "99112233", 1),
+            nested[1].clone(),
+        ],
+        None,
+    );
+    // SPEC 2 and 6: what `schema` values are (each resealed, so only the value decides).
+    for (label, value) in [
+        ("0", "0"),
+        ("2^64", "18446744073709551616"),
+        ("-1", "-1"),
+        ("1.5", "1.5"),
+        ("1e+21", "1e+21"),
+        ("string", r#""1""#),
+        ("null", "null"),
+        ("true", "true"),
+    ] {
+        add(
+            &format!("schema {label}"),
+            with(3, edit_line(&ls[3], "schema", value, true)),
+            None,
+        );
+    }
+    // Forms the canonical writer never produces: classified in step 2 by their value.
+    for (label, from, to) in [
+        ("schema 1.0", "\"schema\":1,", "\"schema\":1.0,"),
+        ("schema -0", "\"schema\":1,", "\"schema\":-0,"),
+        ("seq 1e0", "\"seq\":1,", "\"seq\":1e0,"),
+    ] {
+        add(label, with(1, ls[1].replacen(from, to, 1)), None);
+    }
+    // SPEC 2.2: integers inside the context share the pixel's range.
+    for (label, value) in [
+        ("agentTier 2^53", "9007199254740992"),
+        ("agentTier 1.5", "1.5"),
+        ("agentTier -1", "-1"),
+    ] {
+        let mut v = json(&ls[0]);
+        if let Value::Object(m) = &mut v {
+            if let Some(Value::Object(ctx)) = m.get("context").cloned().as_ref() {
+                let mut ctx = ctx.clone();
+                ctx.insert("agentTier", json(value));
+                m.insert("context", Value::Object(ctx));
+            }
+        }
+        reseal(&mut v);
+        add(&format!("context {label}"), vec![to_canonical(&v)], None);
+    }
+    // SPEC 6: the first error in stream order; a duplicate key is found when its object closes.
+    for (label, line) in [
+        ("duplicate key, then truncated", r#"{"a":1,"a":2,"b":["#),
+        ("NaN, then truncated", r#"{"a":NaN,"b":"#),
+        ("truncated before a NaN", r#"{"a":[1,2"#),
+        (
+            "lone surrogate, then a syntax error",
+            r#"{"a":"\ud800","b":}"#,
+        ),
+        (
+            "nested duplicate key, then truncated",
+            r#"{"x":{"a":1,"a":2},"y":"#,
+        ),
+        ("not canonical, schema 2", r#"{ "schema":2}"#),
+        ("not canonical, schema missing", r#"{ "seq":0}"#),
+        (
+            "trailing characters after a duplicate key",
+            r#"{"a":1,"a":2}x"#,
+        ),
+    ] {
+        add(label, with(2, line.to_owned()), None);
+    }
+    // SPEC 6, step 4: the order of the schema checks.
+    let mut both = json(&ls[2]);
+    if let Value::Object(m) = &mut both {
+        m.insert("autonomyIndex", json("2"));
+        m.insert("corridor", json(r#""DISTRICT_1""#));
+    }
+    reseal(&mut both);
+    add(
+        "bad autonomyIndex and bad corridor",
+        with(2, to_canonical(&both)),
+        None,
+    );
+    let mut keys = json(&ls[2]);
+    if let Value::Object(m) = &mut keys {
+        m.remove("agentId");
+        m.insert("zzz", json("1"));
+    }
+    add(
+        "missing key and unknown key",
+        with(2, to_canonical(&keys)),
+        None,
+    );
     let _ = anchor;
     let mut out: Vec<Value> = cases
         .into_iter()
