@@ -115,77 +115,8 @@ fn keyed<'a>(ctx: Option<&'a Map>, list: &str, key: &str) -> Vec<(&'a str, &'a V
 
 fn context_diff(a: Option<&Map>, b: Option<&Map>) -> Value {
     let get = |c: Option<&Map>, k: &str| c.and_then(|m| m.get(k)).cloned().unwrap_or(Value::Null);
-    let field = |v: &Value, k: &str| v.get(k).cloned().unwrap_or(Value::Null);
-    let (ta, tb) = (keyed(a, "tasks", "id"), keyed(b, "tasks", "id"));
-    let brief = |t: &Value| {
-        obj(vec![
-            ("id", field(t, "id")),
-            ("subject", field(t, "subject")),
-            ("status", field(t, "status")),
-        ])
-    };
-    let tasks_added: Vec<Value> = tb
-        .iter()
-        .filter(|(id, _)| !ta.iter().any(|(x, _)| x == id))
-        .map(|(_, t)| brief(t))
-        .collect();
-    let tasks_removed: Vec<Value> = ta
-        .iter()
-        .filter(|(id, _)| !tb.iter().any(|(x, _)| x == id))
-        .map(|(_, t)| brief(t))
-        .collect();
-    let task_status: Vec<Value> = tb
-        .iter()
-        .filter_map(|(id, t)| {
-            let (_, old) = ta.iter().find(|(x, _)| x == id)?;
-            let (s0, s1) = (field(old, "status"), field(t, "status"));
-            (s0 != s1).then(|| obj(vec![("id", (*id).into()), ("from", s0), ("to", s1)]))
-        })
-        .collect();
-    let (da, db) = (
-        keyed(a, "dependencies", "name"),
-        keyed(b, "dependencies", "name"),
-    );
-    let mut names: Vec<&str> = da.iter().chain(db.iter()).map(|(n, _)| *n).collect();
-    names.sort_unstable();
-    names.dedup();
-    let dependencies: Vec<Value> = names
-        .into_iter()
-        .filter_map(|n| {
-            let s = |d: &[(&str, &Value)]| {
-                d.iter()
-                    .find(|(x, _)| *x == n)
-                    .map_or(Value::Null, |(_, v)| field(v, "status"))
-            };
-            let (s0, s1) = (s(&da), s(&db));
-            (s0 != s1).then(|| obj(vec![("name", n.into()), ("from", s0), ("to", s1)]))
-        })
-        .collect();
-    let (va, vb) = (get(a, "variables"), get(b, "variables"));
-    let empty = Map::new();
-    let (va, vb) = (
-        va.as_object().unwrap_or(&empty),
-        vb.as_object().unwrap_or(&empty),
-    );
-    let mut added = Vec::new();
-    let mut changed = Vec::new();
-    let mut removed = Vec::new();
-    for (k, v) in vb.iter() {
-        match va.get(k) {
-            None => added.push(obj(vec![("key", k.into()), ("value", v.clone())])),
-            Some(old) if old != v => changed.push(obj(vec![
-                ("key", k.into()),
-                ("old", old.clone()),
-                ("new", v.clone()),
-            ])),
-            _ => {}
-        }
-    }
-    for (k, v) in va.iter() {
-        if vb.get(k).is_none() {
-            removed.push(obj(vec![("key", k.into()), ("old", v.clone())]));
-        }
-    }
+    let (tasks_added, tasks_removed, task_status) = task_changes(a, b);
+    let (added, changed, removed) = variable_changes(&get(a, "variables"), &get(b, "variables"));
     let phase_key = |c: Option<&Map>| {
         let p = get(c, "phase");
         if p.is_null() {
@@ -211,7 +142,7 @@ fn context_diff(a: Option<&Map>, b: Option<&Map>) -> Value {
         ("tasksAdded", Value::Array(tasks_added)),
         ("tasksRemoved", Value::Array(tasks_removed)),
         ("taskStatus", Value::Array(task_status)),
-        ("dependencies", Value::Array(dependencies)),
+        ("dependencies", Value::Array(dependency_changes(a, b))),
         ("variablesAdded", Value::Array(added)),
         ("variablesChanged", Value::Array(changed)),
         ("variablesRemoved", Value::Array(removed)),
@@ -221,6 +152,89 @@ fn context_diff(a: Option<&Map>, b: Option<&Map>) -> Value {
             from_to(get(a, "agentTier"), get(b, "agentTier")),
         ),
     ])
+}
+
+/// Tasks added, removed, and whose status changed (by `id`).
+fn task_changes(a: Option<&Map>, b: Option<&Map>) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
+    let (ta, tb) = (keyed(a, "tasks", "id"), keyed(b, "tasks", "id"));
+    let brief = |t: &Value| {
+        obj(vec![
+            ("id", field(t, "id")),
+            ("subject", field(t, "subject")),
+            ("status", field(t, "status")),
+        ])
+    };
+    let added = tb
+        .iter()
+        .filter(|(id, _)| !ta.iter().any(|(x, _)| x == id))
+        .map(|(_, t)| brief(t))
+        .collect();
+    let removed = ta
+        .iter()
+        .filter(|(id, _)| !tb.iter().any(|(x, _)| x == id))
+        .map(|(_, t)| brief(t))
+        .collect();
+    let status = tb
+        .iter()
+        .filter_map(|(id, t)| {
+            let (_, old) = ta.iter().find(|(x, _)| x == id)?;
+            let (s0, s1) = (field(old, "status"), field(t, "status"));
+            (s0 != s1).then(|| obj(vec![("id", (*id).into()), ("from", s0), ("to", s1)]))
+        })
+        .collect();
+    (added, removed, status)
+}
+
+/// Dependencies whose status changed (by `name`; null for one added or removed).
+fn dependency_changes(a: Option<&Map>, b: Option<&Map>) -> Vec<Value> {
+    let (da, db) = (
+        keyed(a, "dependencies", "name"),
+        keyed(b, "dependencies", "name"),
+    );
+    let mut names: Vec<&str> = da.iter().chain(db.iter()).map(|(n, _)| *n).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|n| {
+            let s = |d: &[(&str, &Value)]| {
+                d.iter()
+                    .find(|(x, _)| *x == n)
+                    .map_or(Value::Null, |(_, v)| field(v, "status"))
+            };
+            let (s0, s1) = (s(&da), s(&db));
+            (s0 != s1).then(|| obj(vec![("name", n.into()), ("from", s0), ("to", s1)]))
+        })
+        .collect()
+}
+
+/// Variables added, changed and removed, in key order.
+fn variable_changes(va: &Value, vb: &Value) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
+    let empty = Map::new();
+    let (va, vb) = (
+        va.as_object().unwrap_or(&empty),
+        vb.as_object().unwrap_or(&empty),
+    );
+    let mut added = Vec::new();
+    let mut changed = Vec::new();
+    let mut removed = Vec::new();
+    for (k, v) in vb.iter() {
+        match va.get(k) {
+            None => added.push(obj(vec![("key", k.into()), ("value", v.clone())])),
+            Some(old) if old != v => changed.push(obj(vec![
+                ("key", k.into()),
+                ("old", old.clone()),
+                ("new", v.clone()),
+            ])),
+            _ => {}
+        }
+    }
+    for (k, v) in va.iter() {
+        if vb.get(k).is_none() {
+            removed.push(obj(vec![("key", k.into()), ("old", v.clone())]));
+        }
+    }
+    (added, changed, removed)
 }
 
 /// The diff between two pixels (`a` earlier, `b` later).
@@ -316,149 +330,179 @@ impl Diff {
     /// A rendering for people, one change per line.
     pub fn render(&self) -> String {
         let v = &self.value;
-        let s = |x: &Value| match x {
-            Value::String(t) => t.clone(),
-            other => to_canonical(other),
-        };
-        let at = |x: &Value, k: &str| x.get(k).cloned().unwrap_or(Value::Null);
-        let list = |k: &str| v.get(k).and_then(Value::as_array).unwrap_or(&[]).to_vec();
-        let (from, to) = (at(v, "from"), at(v, "to"));
-        let mut out = format!(
-            "diff seq {} -> seq {}\n  from {}\n  to   {}\n",
-            s(&at(&from, "seq")),
-            s(&at(&to, "seq")),
-            s(&at(&from, "hash")),
-            s(&at(&to, "hash"))
-        );
-        let c = at(v, "corridor");
-        if !c.is_null() {
-            out.push_str(&format!(
-                "corridor: {} -> {}\n",
-                s(&at(&c, "from")),
-                s(&at(&c, "to"))
-            ));
-        }
-        let crossed = list("crossed");
-        if !crossed.is_empty() {
-            let names: Vec<String> = crossed.iter().map(s).collect();
-            out.push_str(&format!("crossed: {}\n", names.join(" -> ")));
-        }
-        if v.get("sameState") == Some(&Value::Bool(true)) {
-            out.push_str("state: unchanged (same stateHash)\n");
-        }
-        for d in list("stateVector") {
-            out.push_str(&format!(
-                "stateVector.{}: {} -> {} (delta {})\n",
-                s(&at(&d, "name")),
-                s(&at(&d, "from")),
-                s(&at(&d, "to")),
-                s(&at(&d, "delta"))
-            ));
-        }
-        for (k, label) in [("autonomyIndex", "autonomy"), ("intentHash", "intent")] {
-            let x = at(v, k);
-            if !x.is_null() {
-                out.push_str(&format!(
-                    "{label}: {} -> {}\n",
-                    s(&at(&x, "from")),
-                    s(&at(&x, "to"))
-                ));
-            }
-        }
-        for ch in list("state") {
-            let kind = s(&at(&ch, "change"));
-            let line = match kind.as_str() {
-                "added" => format!(
-                    "+ {} = {}",
-                    s(&at(&ch, "path")),
-                    to_canonical(&at(&ch, "new"))
-                ),
-                "removed" => format!(
-                    "- {} (was {})",
-                    s(&at(&ch, "path")),
-                    to_canonical(&at(&ch, "old"))
-                ),
-                _ => format!(
-                    "~ {}: {} -> {}",
-                    s(&at(&ch, "path")),
-                    to_canonical(&at(&ch, "old")),
-                    to_canonical(&at(&ch, "new"))
-                ),
-            };
-            out.push_str(&line);
-            out.push('\n');
-        }
-        let ctx = at(v, "context");
-        let clist = |k: &str| ctx.get(k).and_then(Value::as_array).unwrap_or(&[]).to_vec();
-        for (k, label) in [
-            ("phase", "phase"),
-            ("activeTaskId", "active task"),
-            ("notes", "notes"),
-            ("agentTier", "agent tier"),
-            ("phasesCompleted", "phases completed"),
-        ] {
-            let x = at(&ctx, k);
-            if !x.is_null() {
-                out.push_str(&format!(
-                    "{label}: {} -> {}\n",
-                    to_canonical(&at(&x, "from")),
-                    to_canonical(&at(&x, "to"))
-                ));
-            }
-        }
-        for t in clist("tasksAdded") {
-            out.push_str(&format!(
-                "task added: {} {} [{}]\n",
-                s(&at(&t, "id")),
-                s(&at(&t, "subject")),
-                s(&at(&t, "status"))
-            ));
-        }
-        for t in clist("tasksRemoved") {
-            out.push_str(&format!(
-                "task removed: {} {}\n",
-                s(&at(&t, "id")),
-                s(&at(&t, "subject"))
-            ));
-        }
-        for t in clist("taskStatus") {
-            out.push_str(&format!(
-                "task {}: {} -> {}\n",
-                s(&at(&t, "id")),
-                s(&at(&t, "from")),
-                s(&at(&t, "to"))
-            ));
-        }
-        for d in clist("dependencies") {
-            out.push_str(&format!(
-                "dependency {}: {} -> {}\n",
-                s(&at(&d, "name")),
-                s(&at(&d, "from")),
-                s(&at(&d, "to"))
-            ));
-        }
-        for x in clist("variablesAdded") {
-            out.push_str(&format!(
-                "variable added: {} = {}\n",
-                s(&at(&x, "key")),
-                to_canonical(&at(&x, "value"))
-            ));
-        }
-        for x in clist("variablesChanged") {
-            out.push_str(&format!(
-                "variable changed: {}: {} -> {}\n",
-                s(&at(&x, "key")),
-                to_canonical(&at(&x, "old")),
-                to_canonical(&at(&x, "new"))
-            ));
-        }
-        for x in clist("variablesRemoved") {
-            out.push_str(&format!(
-                "variable removed: {} (was {})\n",
-                s(&at(&x, "key")),
-                to_canonical(&at(&x, "old"))
-            ));
-        }
+        let mut out = String::new();
+        render_ends(&mut out, v);
+        render_surface(&mut out, v);
+        render_state(&mut out, v);
+        render_context(&mut out, &field(v, "context"));
         out
+    }
+}
+
+// --- the text rendering of a diff's JSON form (one change per line) ---------------------------
+
+/// A string as itself, anything else in canonical JSON.
+fn text(x: &Value) -> String {
+    match x {
+        Value::String(t) => t.clone(),
+        other => to_canonical(other),
+    }
+}
+
+fn field(x: &Value, k: &str) -> Value {
+    x.get(k).cloned().unwrap_or(Value::Null)
+}
+
+fn items(x: &Value, k: &str) -> Vec<Value> {
+    x.get(k).and_then(Value::as_array).unwrap_or(&[]).to_vec()
+}
+
+/// `diff seq A -> seq B` and the two hashes.
+fn render_ends(out: &mut String, v: &Value) {
+    let (from, to) = (field(v, "from"), field(v, "to"));
+    out.push_str(&format!(
+        "diff seq {} -> seq {}\n  from {}\n  to   {}\n",
+        text(&field(&from, "seq")),
+        text(&field(&to, "seq")),
+        text(&field(&from, "hash")),
+        text(&field(&to, "hash"))
+    ));
+}
+
+/// Corridor, corridors crossed, same state, state vector, autonomy and intent.
+fn render_surface(out: &mut String, v: &Value) {
+    let c = field(v, "corridor");
+    if !c.is_null() {
+        out.push_str(&format!(
+            "corridor: {} -> {}\n",
+            text(&field(&c, "from")),
+            text(&field(&c, "to"))
+        ));
+    }
+    let crossed = items(v, "crossed");
+    if !crossed.is_empty() {
+        let names: Vec<String> = crossed.iter().map(text).collect();
+        out.push_str(&format!("crossed: {}\n", names.join(" -> ")));
+    }
+    if v.get("sameState") == Some(&Value::Bool(true)) {
+        out.push_str("state: unchanged (same stateHash)\n");
+    }
+    for d in items(v, "stateVector") {
+        out.push_str(&format!(
+            "stateVector.{}: {} -> {} (delta {})\n",
+            text(&field(&d, "name")),
+            text(&field(&d, "from")),
+            text(&field(&d, "to")),
+            text(&field(&d, "delta"))
+        ));
+    }
+    for (k, label) in [("autonomyIndex", "autonomy"), ("intentHash", "intent")] {
+        let x = field(v, k);
+        if !x.is_null() {
+            out.push_str(&format!(
+                "{label}: {} -> {}\n",
+                text(&field(&x, "from")),
+                text(&field(&x, "to"))
+            ));
+        }
+    }
+}
+
+/// One line per `$.state` change: `+` added, `-` removed, `~` changed.
+fn render_state(out: &mut String, v: &Value) {
+    for ch in items(v, "state") {
+        let path = text(&field(&ch, "path"));
+        let (old, new) = (
+            to_canonical(&field(&ch, "old")),
+            to_canonical(&field(&ch, "new")),
+        );
+        let line = match text(&field(&ch, "change")).as_str() {
+            "added" => format!("+ {path} = {new}"),
+            "removed" => format!("- {path} (was {old})"),
+            _ => format!("~ {path}: {old} -> {new}"),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+}
+
+/// The context's semantic changes: phase and scalars, tasks, dependencies, variables.
+fn render_context(out: &mut String, ctx: &Value) {
+    for (k, label) in [
+        ("phase", "phase"),
+        ("activeTaskId", "active task"),
+        ("notes", "notes"),
+        ("agentTier", "agent tier"),
+        ("phasesCompleted", "phases completed"),
+    ] {
+        let x = field(ctx, k);
+        if !x.is_null() {
+            out.push_str(&format!(
+                "{label}: {} -> {}\n",
+                to_canonical(&field(&x, "from")),
+                to_canonical(&field(&x, "to"))
+            ));
+        }
+    }
+    render_tasks(out, ctx);
+    render_variables(out, ctx);
+}
+
+fn render_tasks(out: &mut String, ctx: &Value) {
+    for t in items(ctx, "tasksAdded") {
+        out.push_str(&format!(
+            "task added: {} {} [{}]\n",
+            text(&field(&t, "id")),
+            text(&field(&t, "subject")),
+            text(&field(&t, "status"))
+        ));
+    }
+    for t in items(ctx, "tasksRemoved") {
+        out.push_str(&format!(
+            "task removed: {} {}\n",
+            text(&field(&t, "id")),
+            text(&field(&t, "subject"))
+        ));
+    }
+    for t in items(ctx, "taskStatus") {
+        out.push_str(&format!(
+            "task {}: {} -> {}\n",
+            text(&field(&t, "id")),
+            text(&field(&t, "from")),
+            text(&field(&t, "to"))
+        ));
+    }
+    for d in items(ctx, "dependencies") {
+        out.push_str(&format!(
+            "dependency {}: {} -> {}\n",
+            text(&field(&d, "name")),
+            text(&field(&d, "from")),
+            text(&field(&d, "to"))
+        ));
+    }
+}
+
+fn render_variables(out: &mut String, ctx: &Value) {
+    for x in items(ctx, "variablesAdded") {
+        out.push_str(&format!(
+            "variable added: {} = {}\n",
+            text(&field(&x, "key")),
+            to_canonical(&field(&x, "value"))
+        ));
+    }
+    for x in items(ctx, "variablesChanged") {
+        out.push_str(&format!(
+            "variable changed: {}: {} -> {}\n",
+            text(&field(&x, "key")),
+            to_canonical(&field(&x, "old")),
+            to_canonical(&field(&x, "new"))
+        ));
+    }
+    for x in items(ctx, "variablesRemoved") {
+        out.push_str(&format!(
+            "variable removed: {} (was {})\n",
+            text(&field(&x, "key")),
+            to_canonical(&field(&x, "old"))
+        ));
     }
 }

@@ -365,6 +365,42 @@ fn version_error(raw: &str) -> Option<Error> {
     ))
 }
 
+/// Exactly the fifteen keys: the first unknown key (canonical order), else the first missing.
+fn check_keys(members: &[Member<'_>]) -> Result<()> {
+    if members.len() == KEYS.len() && members.iter().zip(KEYS).all(|(m, k)| m.key == k) {
+        return Ok(());
+    }
+    if let Some(m) = members.iter().find(|m| !KEYS.contains(&m.key)) {
+        return Err(Error::schema(
+            field_path(m.key),
+            "unknown key: a v1 pixel holds exactly the keys listed in docs/SPEC.md",
+        ));
+    }
+    let missing = KEYS
+        .iter()
+        .find(|k| !members.iter().any(|m| m.key == **k))
+        .unwrap_or(&"?");
+    Err(Error::schema(field_path(missing), "missing required key"))
+}
+
+/// `agentId`, `sessionId` and `corridor`, in that order (SPEC 6, step 4).
+fn check_names(agent: &str, session: &str, corridor: &str) -> Result<()> {
+    validate_id(&raw_text(agent, "agentId")?, "agentId")?;
+    validate_id(&raw_text(session, "sessionId")?, "sessionId")?;
+    Corridor::validate(&raw_text(corridor, "corridor")?)?;
+    Ok(())
+}
+
+/// A canonical string member's text, or SCHEMA_VIOLATION naming `key`.
+fn raw_text<'a>(raw: &'a str, key: &str) -> Result<std::borrow::Cow<'a, str>> {
+    raw_string(raw).ok_or_else(|| {
+        Error::schema(
+            field_path(key),
+            format!("must be a string, got {}", short(raw)),
+        )
+    })
+}
+
 fn check_members(members: Vec<Member<'_>>) -> Result<Checked<'_>> {
     match members.iter().find(|m| m.key == "schema") {
         None => return Err(Error::schema("$.schema", "missing required key")),
@@ -374,45 +410,10 @@ fn check_members(members: Vec<Member<'_>>) -> Result<Checked<'_>> {
             }
         }
     }
-    if members.len() != KEYS.len() || members.iter().zip(KEYS).any(|(m, k)| m.key != k) {
-        if let Some(m) = members.iter().find(|m| !KEYS.contains(&m.key)) {
-            return Err(Error::schema(
-                field_path(m.key),
-                "unknown key: a v1 pixel holds exactly the keys listed in docs/SPEC.md",
-            ));
-        }
-        let missing = KEYS
-            .iter()
-            .find(|k| !members.iter().any(|m| m.key == **k))
-            .unwrap_or(&"?");
-        return Err(Error::schema(field_path(missing), "missing required key"));
-    }
+    check_keys(&members)?;
     let raw = |i: usize| members[i].value;
-
-    let agent_id = raw_string(raw(I_AGENT)).ok_or_else(|| {
-        Error::schema(
-            "$.agentId",
-            format!("must be a string, got {}", short(raw(I_AGENT))),
-        )
-    })?;
-    validate_id(&agent_id, "agentId")?;
+    check_names(raw(I_AGENT), raw(I_SESSION), raw(I_CORRIDOR))?;
     let agent_id = &raw(I_AGENT)[1..raw(I_AGENT).len() - 1]; // ids never hold escapes
-
-    let session = raw_string(raw(I_SESSION)).ok_or_else(|| {
-        Error::schema(
-            "$.sessionId",
-            format!("must be a string, got {}", short(raw(I_SESSION))),
-        )
-    })?;
-    validate_id(&session, "sessionId")?;
-
-    let corridor = raw_string(raw(I_CORRIDOR)).ok_or_else(|| {
-        Error::schema(
-            "$.corridor",
-            format!("must be a string, got {}", short(raw(I_CORRIDOR))),
-        )
-    })?;
-    Corridor::validate(&corridor)?;
 
     let autonomy = raw(I_AUTONOMY);
     let a: f64 = if autonomy.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
@@ -640,6 +641,17 @@ pub(crate) struct Draft {
 
 impl Draft {
     pub fn seal(self) -> Result<Pixel> {
+        let (corridor, autonomy) = self.check()?;
+        let (line, state_hash, hash) = self.write(autonomy);
+        debug_assert!(
+            check_line(&line).is_ok(),
+            "emitted an invalid pixel: {line}"
+        );
+        Ok(self.into_pixel(corridor, autonomy, line, state_hash, hash))
+    }
+
+    /// The field rules of section 2 on the typed values.
+    fn check(&self) -> Result<(Corridor, json::Number)> {
         // The same field rules verification applies (on typed values here, on the stored
         // text there), so an emitted pixel always verifies.
         validate_id(&self.agent_id, "agentId")?;
@@ -663,6 +675,11 @@ impl Draft {
         let autonomy = json::Number::new(self.autonomy_index).ok_or_else(|| {
             Error::schema("$.autonomyIndex", "must be a finite number from 0 to 1")
         })?;
+        Ok((corridor, autonomy))
+    }
+
+    /// The canonical line, written once, with its state hash and hash.
+    fn write(&self, autonomy: json::Number) -> (String, Digest, Digest) {
         // One buffer, members in canonical key order. The state surface members are written
         // in place and hashed from their slices; `hash` is spliced in last.
         let mut line = String::with_capacity(512);
@@ -729,15 +746,22 @@ impl Draft {
         write_digest(&mut hash_member, &hash);
         hash_member.push(',');
         line.insert_str(hash_at, &hash_member);
-        debug_assert!(
-            check_line(&line).is_ok(),
-            "emitted an invalid pixel: {line}"
-        );
+        (line, state_hash, hash)
+    }
+
+    fn into_pixel(
+        self,
+        corridor: Corridor,
+        autonomy: json::Number,
+        line: String,
+        state_hash: Digest,
+        hash: Digest,
+    ) -> Pixel {
         let object = |v: Value| match v {
             Value::Object(m) => m,
             _ => Map::new(),
         };
-        Ok(Pixel(Arc::new(PixelData {
+        Pixel(Arc::new(PixelData {
             corridor,
             seq: self.seq,
             agent_id: self.agent_id,
@@ -753,6 +777,6 @@ impl Draft {
             prev_hash: self.prev_hash,
             hash,
             line,
-        })))
+        }))
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::canonical::to_canonical;
 use crate::error::{Error, Result};
-use crate::json::Value;
+use crate::json::{Map, Value};
 use crate::pixel::Pixel;
 use crate::tokens::estimate_tokens;
 
@@ -106,169 +106,220 @@ struct Section {
 }
 
 fn sections(p: &Pixel, level: Level, focus: &str, keys: Option<&[String]>) -> Vec<Section> {
-    let ctx = p.context();
-    let get = |k: &str| ctx.and_then(|c| c.get(k));
-    let arr = |k: &str| get(k).and_then(Value::as_array).unwrap_or(&[]);
-    let deps = arr("dependencies");
-    let tasks = arr("tasks");
-    let mut out = Vec::new();
-
-    let mut core_lines = vec![format!("corridor {} (seq {})", p.corridor(), p.seq())];
-    if let Some(ph) = get("phase").filter(|v| !v.is_null()) {
-        core_lines.push(format!(
-            "phase: {} [{}]",
-            field(ph, "name"),
-            field(ph, "status")
-        ));
+    let view = View::of(p, keys);
+    let mut out = vec![view.core()];
+    out.extend(view.focus(focus));
+    if level != Level::Minimal {
+        out.extend(view.compact(level));
     }
-    if let Some(a) = get("activeTaskId").filter(|v| !v.is_null()) {
-        let subject = tasks
-            .iter()
-            .find(|t| t.get("id") == Some(a))
-            .map(|t| field(t, "subject"))
+    if matches!(level, Level::Standard | Level::Full) {
+        out.extend(view.standard());
+    }
+    if level == Level::Full {
+        out.push(view.full());
+    }
+    out
+}
+
+/// What the sections are made from: the pixel and the parts of its context they use.
+struct View<'a> {
+    p: &'a Pixel,
+    ctx: Option<&'a Map>,
+    tasks: &'a [Value],
+    deps: &'a [Value],
+    variables: Vec<(&'a str, &'a Value)>,
+}
+
+fn var_line((k, v): &(&str, &Value)) -> String {
+    format!("{k} = {}", to_canonical(v))
+}
+
+fn dep_line(d: &Value) -> String {
+    format!(
+        "{} ({}): {}{}",
+        field(d, "name"),
+        field(d, "type"),
+        field(d, "status"),
+        d.get("endpoint")
+            .filter(|e| !e.is_null())
+            .map(|e| format!(" at {}", s(e)))
+            .unwrap_or_default()
+    )
+}
+
+fn names_any(name: &str, words: &[&str]) -> bool {
+    let name = name.to_ascii_lowercase();
+    words.iter().any(|w| name.contains(w))
+}
+
+impl<'a> View<'a> {
+    fn of(p: &'a Pixel, keys: Option<&[String]>) -> View<'a> {
+        let ctx = p.context();
+        let arr = |k: &str| {
+            ctx.and_then(|c| c.get(k))
+                .and_then(Value::as_array)
+                .unwrap_or(&[])
+        };
+        let variables = ctx
+            .and_then(|c| c.get("variables"))
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| keys.is_none_or(|ks| ks.iter().any(|x| x == k)))
+                    .collect()
+            })
             .unwrap_or_default();
-        core_lines.push(format!("active task: {} {}", s(a), subject));
-    }
-    if let Some(t) = get("agentTier").filter(|v| !v.is_null()) {
-        core_lines.push(format!("agent {} tier {}", p.agent_id(), s(t)));
-    } else {
-        core_lines.push(format!("agent {}", p.agent_id()));
-    }
-    let available: Vec<String> = deps
-        .iter()
-        .filter(|d| d.get("status").and_then(Value::as_str) == Some("available"))
-        .map(|d| field(d, "name"))
-        .collect();
-    if !available.is_empty() {
-        core_lines.push(format!("available: {}", available.join(", ")));
-    }
-    out.push(Section {
-        name: "core",
-        lines: core_lines,
-    });
-
-    let variables: Vec<(&str, &Value)> = get("variables")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter(|(k, _)| keys.is_none_or(|ks| ks.iter().any(|x| x == k)))
-                .collect()
-        })
-        .unwrap_or_default();
-    let var_line = |(k, v): &(&str, &Value)| format!("{k} = {}", to_canonical(v));
-
-    let dep_line = |d: &Value| {
-        format!(
-            "{} ({}): {}{}",
-            field(d, "name"),
-            field(d, "type"),
-            field(d, "status"),
-            d.get("endpoint")
-                .filter(|e| !e.is_null())
-                .map(|e| format!(" at {}", s(e)))
-                .unwrap_or_default()
-        )
-    };
-    match focus {
-        "infrastructure" => out.push(Section {
-            name: "dependencies",
-            lines: deps.iter().map(dep_line).collect(),
-        }),
-        "data" => {
-            let data = |d: &&Value| {
-                let t = field(d, "type").to_ascii_lowercase();
-                d.get("endpoint").is_some_and(|e| !e.is_null())
-                    && (t.contains("data")
-                        || t.contains("db")
-                        || t.contains("sql")
-                        || t.contains("ledger")
-                        || t.contains("cache"))
-            };
-            let mut lines: Vec<String> = deps.iter().filter(data).map(dep_line).collect();
-            let k = |k: &str| {
-                [
-                    "db", "database", "dsn", "url", "endpoint", "ledger", "query",
-                ]
-                .iter()
-                .any(|w| k.to_ascii_lowercase().contains(w))
-            };
-            lines.extend(variables.iter().filter(|(name, _)| k(name)).map(var_line));
-            out.push(Section {
-                name: "data endpoints",
-                lines,
-            });
+        View {
+            p,
+            ctx,
+            tasks: arr("tasks"),
+            deps: arr("dependencies"),
+            variables,
         }
-        "governance" => {
-            let mut lines = vec![format!(
-                "agent tier: {}",
-                get("agentTier").map(s).unwrap_or_else(|| "unknown".into())
-            )];
-            let k = |k: &str| {
-                [
+    }
+
+    fn get(&self, k: &str) -> Option<&'a Value> {
+        self.ctx.and_then(|c| c.get(k))
+    }
+
+    /// Corridor, phase, active task, agent and tier, available dependencies.
+    fn core(&self) -> Section {
+        let p = self.p;
+        let mut lines = vec![format!("corridor {} (seq {})", p.corridor(), p.seq())];
+        if let Some(ph) = self.get("phase").filter(|v| !v.is_null()) {
+            lines.push(format!(
+                "phase: {} [{}]",
+                field(ph, "name"),
+                field(ph, "status")
+            ));
+        }
+        if let Some(a) = self.get("activeTaskId").filter(|v| !v.is_null()) {
+            let subject = self
+                .tasks
+                .iter()
+                .find(|t| t.get("id") == Some(a))
+                .map(|t| field(t, "subject"))
+                .unwrap_or_default();
+            lines.push(format!("active task: {} {}", s(a), subject));
+        }
+        if let Some(t) = self.get("agentTier").filter(|v| !v.is_null()) {
+            lines.push(format!("agent {} tier {}", p.agent_id(), s(t)));
+        } else {
+            lines.push(format!("agent {}", p.agent_id()));
+        }
+        let available: Vec<String> = self
+            .deps
+            .iter()
+            .filter(|d| d.get("status").and_then(Value::as_str) == Some("available"))
+            .map(|d| field(d, "name"))
+            .collect();
+        if !available.is_empty() {
+            lines.push(format!("available: {}", available.join(", ")));
+        }
+        Section {
+            name: "core",
+            lines,
+        }
+    }
+
+    /// The focus section: infrastructure, data or governance (none for generic).
+    fn focus(&self, focus: &str) -> Option<Section> {
+        match focus {
+            "infrastructure" => Some(Section {
+                name: "dependencies",
+                lines: self.deps.iter().map(dep_line).collect(),
+            }),
+            "data" => {
+                let data = |d: &&Value| {
+                    d.get("endpoint").is_some_and(|e| !e.is_null())
+                        && names_any(&field(d, "type"), &["data", "db", "sql", "ledger", "cache"])
+                };
+                let mut lines: Vec<String> = self.deps.iter().filter(data).map(dep_line).collect();
+                let words = [
+                    "db", "database", "dsn", "url", "endpoint", "ledger", "query",
+                ];
+                lines.extend(self.vars(&words));
+                Some(Section {
+                    name: "data endpoints",
+                    lines,
+                })
+            }
+            "governance" => {
+                let tier = self.get("agentTier").map(s);
+                let mut lines = vec![format!(
+                    "agent tier: {}",
+                    tier.unwrap_or_else(|| "unknown".into())
+                )];
+                let words = [
                     "tier", "role", "promot", "revok", "revoc", "govern", "approv", "policy",
                     "agent",
-                ]
-                .iter()
-                .any(|w| k.to_ascii_lowercase().contains(w))
-            };
-            lines.extend(variables.iter().filter(|(name, _)| k(name)).map(var_line));
-            out.push(Section {
-                name: "governance",
-                lines,
-            });
+                ];
+                lines.extend(self.vars(&words));
+                Some(Section {
+                    name: "governance",
+                    lines,
+                })
+            }
+            _ => None,
         }
-        _ => {}
     }
 
-    if level != Level::Minimal {
-        let in_progress: Vec<String> = tasks
+    /// The variables whose names contain one of `words`.
+    fn vars(&self, words: &[&str]) -> Vec<String> {
+        self.variables
             .iter()
-            .filter(|t| t.get("status").and_then(Value::as_str) == Some("in_progress"))
+            .filter(|(name, _)| names_any(name, words))
+            .map(var_line)
+            .collect()
+    }
+
+    /// From `compact`: tasks in progress and the pending count; variables (10 at `compact`).
+    fn compact(&self, level: Level) -> [Section; 2] {
+        let status = |t: &Value| t.get("status").and_then(Value::as_str).map(str::to_owned);
+        let mut lines: Vec<String> = self
+            .tasks
+            .iter()
+            .filter(|t| status(t).as_deref() == Some("in_progress"))
             .map(|t| format!("in progress: {} {}", field(t, "id"), field(t, "subject")))
             .collect();
-        let pending = tasks
+        let pending = self
+            .tasks
             .iter()
-            .filter(|t| t.get("status").and_then(Value::as_str) == Some("pending"))
+            .filter(|t| status(t).as_deref() == Some("pending"))
             .count();
-        let mut lines = in_progress;
         lines.push(format!("pending tasks: {pending}"));
-        out.push(Section {
-            name: "tasks in progress",
-            lines,
-        });
         let limit = if level == Level::Compact {
             10
         } else {
             usize::MAX
         };
-        out.push(Section {
-            name: "variables",
-            lines: variables.iter().take(limit).map(var_line).collect(),
-        });
+        [
+            Section {
+                name: "tasks in progress",
+                lines,
+            },
+            Section {
+                name: "variables",
+                lines: self.variables.iter().take(limit).map(var_line).collect(),
+            },
+        ]
     }
-    if matches!(level, Level::Standard | Level::Full) {
-        out.push(Section {
-            name: "all tasks",
-            lines: tasks
-                .iter()
-                .map(|t| {
-                    format!(
-                        "task {} [{}] {}",
-                        field(t, "id"),
-                        field(t, "status"),
-                        field(t, "subject")
-                    )
-                })
-                .collect(),
-        });
-        out.push(Section {
-            name: "all dependencies",
-            lines: deps.iter().map(dep_line).collect(),
-        });
-        out.push(Section {
-            name: "recent outputs",
-            lines: arr("recentOutputs").iter().map(to_canonical).collect(),
-        });
+
+    /// From `standard`: all tasks and dependencies, recent outputs, the state surface.
+    fn standard(&self) -> [Section; 4] {
+        let p = self.p;
+        let task = |t: &Value| {
+            format!(
+                "task {} [{}] {}",
+                field(t, "id"),
+                field(t, "status"),
+                field(t, "subject")
+            )
+        };
+        let outputs = self
+            .get("recentOutputs")
+            .and_then(Value::as_array)
+            .unwrap_or(&[]);
         let mut surface = vec![format!("autonomy {}", p.autonomy_index())];
         if !p.state_vector().is_empty() {
             surface.push(format!(
@@ -279,17 +330,34 @@ fn sections(p: &Pixel, level: Level, focus: &str, keys: Option<&[String]>) -> Ve
         if let Some(i) = p.intent_hash() {
             surface.push(format!("intent {i}"));
         }
-        out.push(Section {
-            name: "surface",
-            lines: surface,
-        });
+        [
+            Section {
+                name: "all tasks",
+                lines: self.tasks.iter().map(task).collect(),
+            },
+            Section {
+                name: "all dependencies",
+                lines: self.deps.iter().map(dep_line).collect(),
+            },
+            Section {
+                name: "recent outputs",
+                lines: outputs.iter().map(to_canonical).collect(),
+            },
+            Section {
+                name: "surface",
+                lines: surface,
+            },
+        ]
     }
-    if level == Level::Full {
+
+    /// At `full`: completed phases, notes, session and state hash, every `state` member.
+    fn full(&self) -> Section {
+        let p = self.p;
         let mut lines = Vec::new();
-        if let Some(pc) = get("phasesCompleted") {
+        if let Some(pc) = self.get("phasesCompleted") {
             lines.push(format!("phases completed: {}", to_canonical(pc)));
         }
-        if let Some(n) = get("notes").filter(|v| !v.is_null()) {
+        if let Some(n) = self.get("notes").filter(|v| !v.is_null()) {
             lines.push(format!("notes: {}", s(n)));
         }
         lines.push(format!(
@@ -303,12 +371,11 @@ fn sections(p: &Pixel, level: Level, focus: &str, keys: Option<&[String]>) -> Ve
                 .iter()
                 .map(|(k, v)| format!("state.{k} = {}", to_canonical(v))),
         );
-        out.push(Section {
+        Section {
             name: "full state",
             lines,
-        });
+        }
     }
-    out
 }
 
 /// Summarizes a pixel within a token budget: `min(level budget, max_tokens)`.
