@@ -140,7 +140,8 @@ def test_resume_continues_in_a_new_process_shape():
     resumed = tp.Chain.resume(lines, session_id="s2")
     p = resumed.emit(C, timestamp_ms=2000)
     assert (p.seq, p.session_id, p.prev_hash) == (3, "s2", tp.TokenPixel.from_json(lines[-1]).hash)
-    assert tp.verify([*lines, p]).ok
+    report = tp.verify([*lines, p])
+    assert (report.ok, report.count, report.head) == (True, 4, p.hash)
     tampered = [lines[0], lines[1].replace('"eventDelta":0', '"eventDelta":1'), lines[2]]
     with pytest.raises(tp.ChainError) as info:
         tp.Chain.resume(tampered)

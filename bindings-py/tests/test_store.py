@@ -98,7 +98,8 @@ def test_checkpointer_stage_and_listeners(store):
     e = events[1]
     assert e.event_type == "CHECKPOINT_CREATED" and e.token_pixel_id == st.post.hash
     assert e.metadata["seq"] == 1 and e.pixel == st.post
-    assert store.verify("stager").ok
+    report = store.verify("stager")
+    assert (report.ok, report.count, report.head) == (True, 4, store.latest("stager").hash)
 
 
 def test_torn_line_is_recovered_and_reported(tmp_path):
@@ -109,13 +110,21 @@ def test_torn_line_is_recovered_and_reported(tmp_path):
     # A crash mid-append: half of a sixth line reached the disk.
     sixth = tp.Chain.resume(pixels).emit(C, timestamp_ms=10_000).to_json().encode()
     path.write_bytes(whole + sixth[: len(sixth) // 2])
-    assert not store.verify().ok
+    torn = store.verify()
+    assert (torn.ok, torn.count, torn.error.code, torn.error.line) == (
+        False,
+        5,
+        "MALFORMED_JSON",
+        6,
+    )
     assert store.latest() == pixels[-1]  # readers skip the torn tail
     rec = store.recover()
     assert rec.action == "moved" and rec.byte_count == len(sixth) // 2
     assert Path(rec.saved_to).read_bytes() == sixth[: len(sixth) // 2]  # nothing lost
     assert store.recoveries == [rec]
-    assert path.read_bytes() == whole and store.verify().ok
+    assert path.read_bytes() == whole
+    report = store.verify()
+    assert (report.ok, report.count, report.head) == (True, 5, pixels[-1].hash)
     # A whole line that only lacks its newline is completed, not moved.
     path.write_bytes(whole + sixth)
     cp = tp.Checkpointer(store, "agent-s")
@@ -163,5 +172,6 @@ def test_store_files_are_plain_jsonl(tmp_path):
     pixels = fill(store, 3)
     lines = store.path("agent-s").read_text().splitlines()
     assert lines == [p.to_json() for p in pixels]
-    assert tp.verify_jsonl(store.path("agent-s").read_bytes()).ok
+    report = tp.verify_jsonl(store.path("agent-s").read_bytes())
+    assert (report.ok, report.count, report.head) == (True, 3, pixels[-1].hash)
     assert os.path.basename(store.path("agent-s")) == "pixels_agent-s.jsonl"

@@ -35,7 +35,8 @@ def test_periodic_tick_semantics(cp) -> None:
     assert corridors(cp)[-2:] == ["DISTRICT_4.CHAMBER_EXEC.NODE_PERIODIC"] * 2
     forced = PeriodicCheckpointer(cp, 60, state=lambda: {"n": 2}, skip_unchanged=False)
     assert forced.tick() is not None
-    assert cp.store.verify("agent-t").ok
+    report = cp.store.verify("agent-t")
+    assert (report.ok, report.count, report.head) == (True, 4, forced.emitted[-1].hash)
 
 
 def test_periodic_timer_runs_and_stops(cp) -> None:

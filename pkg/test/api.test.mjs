@@ -95,7 +95,8 @@ test("resume continues a chain and refuses tampered history", () => {
   const p = resumed.emit(C, { timestampMs: 2000 });
   assert.equal(p.seq, 3);
   assert.equal(p.sessionId, "s2");
-  assert.ok(tp.verify([...lines, p]).ok);
+  const resumedReport = tp.verify([...lines, p]);
+  assert.deepEqual([resumedReport.ok, resumedReport.count, resumedReport.head], [true, 4, p.hash]);
   const tampered = [lines[0], lines[1].replace('"eventDelta":0', '"eventDelta":1'), lines[2]];
   assert.throws(() => Chain.resume(tampered), { code: "HASH_MISMATCH" });
   const anchor = JSON.parse(lines[0]).hash;
