@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from tokenpixel._native import Chain, TokenPixel, validate_corridor
+from tokenpixel.background import BackgroundWriter
 from tokenpixel.errors import NotFoundError
 from tokenpixel.store import Store
 
@@ -58,7 +59,17 @@ class Checkpointer:
     listeners.
     """
 
-    def __init__(self, store: Store, agent_id: str, *, session_id: Optional[str] = None):
+    def __init__(
+        self,
+        store: Store,
+        agent_id: str,
+        *,
+        session_id: Optional[str] = None,
+        background: bool = False,
+        queue_size: int = 1024,
+        on_full: str = "block",
+        batch_size: int = 256,
+    ):
         self.store = store
         self.agent_id = agent_id
         self._chain = Chain(agent_id, session_id)
@@ -66,10 +77,48 @@ class Checkpointer:
         self._listeners: list[Callable[[CheckpointEvent], None]] = []
         # Emits of one checkpointer are serialized (threads, asyncio.to_thread): one chain.
         self._emitting = threading.RLock()
+        self._writer: Optional[BackgroundWriter] = None
+        if background:
+            self._writer = BackgroundWriter(
+                store,
+                agent_id,
+                queue_size=queue_size,
+                on_full=on_full,
+                batch_size=batch_size,
+                on_durable=self._notify,
+            )
+            self._sync(self._writer.head)
+
+    @property
+    def background(self) -> bool:
+        return self._writer is not None
+
+    @property
+    def pending(self) -> int:
+        """Emitted pixels not yet durable (background mode)."""
+        return self._writer.pending if self._writer is not None else 0
+
+    def flush(self, timeout: Optional[float] = None) -> None:
+        """Returns when every pixel emitted so far is durable; raises a failed write."""
+        if self._writer is not None:
+            self._writer.flush(timeout)
+
+    def close(self) -> None:
+        """Flushes and stops the background writer (releasing the writer lock)."""
+        if self._writer is not None:
+            self._writer.close()
+
+    def __enter__(self) -> Checkpointer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def head(self) -> Optional[TokenPixel]:
-        """The newest stored pixel, or None before the first."""
+        """The newest pixel: the in-memory head in background mode, else the stored head."""
+        if self._writer is not None:
+            return self._chain.head
         try:
             return self.store.latest(self.agent_id)
         except NotFoundError:
@@ -94,6 +143,13 @@ class Checkpointer:
         """Emits the next pixel and persists it. `fields` are `Chain.emit`'s (state, context,
         timestamp_ms, autonomy_index, intent_hash, event_delta, state_vector): left out, a
         value carries forward; `context=None` and `intent_hash=None` clear it."""
+        if self._writer is not None:
+            with self._emitting:
+                self._writer.check()
+                self._writer.make_room()
+                pixel = self._chain.emit(corridor, **fields)
+                self._writer.put(pixel)
+            return pixel  # listeners hear of it once it is durable
         with self._emitting, self.store.transaction(self.agent_id) as tx:
             self._sync(tx.head())
             pixel = self._chain.emit(corridor, **fields)

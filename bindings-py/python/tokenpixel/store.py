@@ -1045,7 +1045,13 @@ class JsonlStore(Store):
             raise _io("cannot open the store", self.directory, exc) from None
         with _REGISTRY_GUARD:
             entry = _REGISTRY.setdefault(key, _Entry())
-        with entry.mutex:
+        if not entry.mutex.acquire(timeout=self.lock_timeout):
+            raise error(
+                "STORE_LOCKED",
+                f"the writer lock of agent {agent_id} in {self.directory} is held by another "
+                f"thread of this process (a background writer?); waited {self.lock_timeout:g} s",
+            )
+        try:
             outer = entry.depth == 0
             if outer:
                 entry.lock = _take(
@@ -1062,6 +1068,8 @@ class JsonlStore(Store):
                 if entry.depth == 0 and entry.lock is not None:
                     lock, entry.lock = entry.lock, None
                     _release(lock)
+        finally:
+            entry.mutex.release()
 
     def anchor(self, agent_id: Optional[str] = None) -> Optional[str]:
         agent = self._agent(agent_id)
