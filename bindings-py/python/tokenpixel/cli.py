@@ -303,6 +303,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
             size = path.stat().st_size
             report = verify_chunks(store.read_bytes_chunks(agent), size, str(path), anchor)
             results.append((str(path), report))
+    if args.expect_head:
+        if len(results) != 1:
+            raise UsageError("--expect-head needs one chain: pass --agent or a file")
+        name, r = results[0]
+        if r.ok and r.head != args.expect_head:
+            print(
+                f"FAIL  {name}: the chain ends at {r.head}, expected {args.expect_head} "
+                "(pixels were cut from the end, or the chain was replaced)"
+            )
+            return 1
     ok = all(r.ok for _, r in results)
     if args.json:
         emit_json({"ok": ok, "results": [{"file": name, **r.to_dict()} for name, r in results]})
@@ -348,6 +358,91 @@ def cmd_summary(args: argparse.Namespace) -> int:
         emit_json(s.to_dict())
     else:
         print(s.text)
+    return 0
+
+
+def read_object(path: str, what: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except OSError as e:
+        raise UsageError(f"cannot read {what} {path}: {e.strerror or e}") from None
+    except ValueError as e:
+        raise UsageError(f"{what} {path} is not JSON: {e}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{what} {path} must hold a JSON object")
+    return value
+
+
+def github_mode(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "github", False)) or os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def job_session() -> Optional[str]:
+    """The session id for pipeline jobs: TOKENPIXEL_SESSION, or the GitHub run and job."""
+    explicit = os.environ.get("TOKENPIXEL_SESSION")
+    if explicit:
+        return explicit
+    run, job = os.environ.get("GITHUB_RUN_ID"), os.environ.get("GITHUB_JOB")
+    if run and job:
+        safe = "".join(c if c.isalnum() or c in "_.-" else "-" for c in f"gh-{run}-{job}")
+        return safe[:128]
+    return None
+
+
+def write_github(head: str, pixels: list[TokenPixel]) -> None:
+    """`head=` to $GITHUB_OUTPUT; a Markdown table of this job's pixels to the step summary."""
+    out = os.environ.get("GITHUB_OUTPUT")
+    if out:
+        with open(out, "a", encoding="utf-8") as f:
+            f.write(f"head={head}\n")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary and pixels:
+        rows = ["| seq | corridor | time (UTC) | hash |", "|---:|---|---|---|"]
+        rows += [
+            f"| {p.seq} | `{p.corridor}` | {rfc3339(p.timestamp_ms)} | `{p.short_id}` |"
+            for p in pixels
+        ]
+        with open(summary, "a", encoding="utf-8") as f:
+            f.write(f"### tokenpixel: {pixels[-1].agent_id}\n\n" + "\n".join(rows) + "\n\n")
+
+
+def cmd_emit(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    agent = agent_of(args, store, creating=True)
+    state = read_object(args.state_file, "--state-file") if args.state_file else None
+    context = read_object(args.context_file, "--context-file") if args.context_file else None
+    if args.var:
+        variables = dict((context or {}).get("variables") or {})
+        for item in args.var:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise UsageError(f"--var takes KEY=VALUE, got {item!r}")
+            variables[key] = parse_var(value)
+        context = {**(context or {}), "variables": variables}
+    fields: dict[str, Any] = {}
+    if state is not None:
+        fields["state"] = state
+    if context is not None:
+        fields["context"] = context
+    cp = Checkpointer(store, agent, session_id=job_session())
+    pixel = cp.emit(args.corridor, **fields)
+    print(pixel.hash)
+    if github_mode(args):
+        mine = [p for p in store.list(agent, limit=100) if p.session_id == cp.session_id]
+        write_github(pixel.hash, mine)
+    return 0
+
+
+def cmd_head(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    agent = agent_of(args, store)
+    head = store.latest(agent)
+    if head is None:
+        raise UsageError(f"the chain of {agent} is empty")
+    print(head.hash)
+    if github_mode(args):
+        write_github(head.hash, [])
     return 0
 
 
@@ -413,7 +508,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", parents=[common], help="verify a chain file or a store")
     p.add_argument("file", nargs="?", help="a JSONL chain file (default: every chain in the store)")
     p.add_argument("--anchor", help="trusted hash a pruned chain's first pixel links to")
+    p.add_argument(
+        "--expect-head", metavar="HASH", help="exit 1 unless the chain ends at this hash"
+    )
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("emit", parents=[common], help="emit a pixel (for pipeline jobs)")
+    p.add_argument("--corridor", required=True, help="e.g. DISTRICT_2.CHAMBER_LORA.NODE_POST")
+    p.add_argument("--state-file", help="a JSON object: the pixel's state")
+    p.add_argument("--context-file", help="a JSON object: the pixel's context")
+    p.add_argument("--var", action="append", metavar="KEY=VALUE", help="set a context variable")
+    p.add_argument("--github", action="store_true", help="write GitHub Actions outputs")
+    p.set_defaults(func=cmd_emit)
+
+    p = sub.add_parser("head", parents=[common], help="print the chain's head hash")
+    p.add_argument("--github", action="store_true", help="also write head= to $GITHUB_OUTPUT")
+    p.set_defaults(func=cmd_head)
     return parser
 
 
