@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
+from tokenpixel import hooks
 from tokenpixel._native import (
     JsonlVerifier,
     TokenPixel,
@@ -434,6 +435,24 @@ def cmd_emit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hooks(args: argparse.Namespace) -> int:
+    repo = Path(args.repo)
+    try:
+        if args.uninstall:
+            print(hooks.uninstall(repo))
+        else:
+            store = str(Path(args.store).resolve())
+            agent = args.agent or os.environ.get("TOKENPIXEL_AGENT")
+            if agent:
+                validate_agent_id(agent)
+            print(hooks.install(repo, store, agent))
+    except ValueError as e:
+        if isinstance(e, TokenPixelError):
+            raise
+        raise UsageError(str(e)) from None
+    return 0
+
+
 def cmd_head(args: argparse.Namespace) -> int:
     store = open_store(args)
     agent = agent_of(args, store)
@@ -520,6 +539,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--var", action="append", metavar="KEY=VALUE", help="set a context variable")
     p.add_argument("--github", action="store_true", help="write GitHub Actions outputs")
     p.set_defaults(func=cmd_emit)
+
+    p = sub.add_parser("hooks", parents=[common], help="git hooks that checkpoint each commit")
+    p.add_argument("action", choices=["install"], help="install the post-commit hook")
+    p.add_argument("--uninstall", action="store_true", help="remove only tokenpixel's lines")
+    p.add_argument("--repo", default=".", help="the git repository (default: here)")
+    p.set_defaults(func=cmd_hooks)
 
     p = sub.add_parser("head", parents=[common], help="print the chain's head hash")
     p.add_argument("--github", action="store_true", help="also write head= to $GITHUB_OUTPUT")
