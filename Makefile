@@ -40,6 +40,9 @@ py-dev: $(VENV)/.installed
 # --- the two commands ---------------------------------------------------------------------
 demo: py-dev
 	$(PY) examples/python_agent.py $(STORE)
+	@echo; echo "The five districts of a CI/CD pipeline (examples/districts/pipeline.py):"
+	$(PY) examples/districts/pipeline.py $(STORE)
+	@echo
 	$(VENV)/bin/tokenpixel --store $(STORE) verify
 	$(VENV)/bin/tokenpixel --store $(STORE) --agent demo-agent list
 	@echo; echo "What the deployment stage changed:"
