@@ -74,25 +74,45 @@ fn parse_key<'py>(py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'p
     }
 }
 
-/// Checks that `line` (a str or a TokenPixel) may be appended after the stored `head` line
-/// (None for an empty chain) with the recorded `anchor`; returns the pixel. Raises the SPEC
-/// code: CHAIN_CONFLICT when it does not extend the head, the head's own code when the stored
-/// head fails its checks, the line's code when it is not a valid canonical pixel.
+/// Checks that `line` (a str or a TokenPixel) may be appended after the stored `head` (None
+/// for an empty chain) with the recorded `anchor`; returns the pixel. `head` is the stored
+/// line (checked here), or a TokenPixel this writer appended or checked before (trusted: the
+/// fast path of a writer that keeps its head). Raises the SPEC code: CHAIN_CONFLICT when the
+/// line does not extend the head, the head's own code when the stored head fails its checks,
+/// the line's code when it is not a valid canonical pixel.
 #[pyfunction]
 #[pyo3(signature = (head, anchor, line, *, first_seq = None))]
 fn check_append(
     py: Python<'_>,
-    head: Option<&Bound<'_, PyString>>,
+    head: Option<&Bound<'_, PyAny>>,
     anchor: Option<&str>,
     line: &Bound<'_, PyAny>,
     first_seq: Option<u64>,
 ) -> PyResult<PyPixel> {
     let anchor = parse_anchor(py, anchor)?;
-    let head = head.map(|h| text_arg(py, h)).transpose()?;
+    let trusted = match head {
+        Some(h) => h.cast::<PyPixel>().ok().map(|p| p.get().p().clone()),
+        None => None,
+    };
+    let head = match (head, &trusted) {
+        (Some(h), None) => match h.cast::<PyString>() {
+            Ok(text) => Some(text_arg(py, text)?),
+            Err(_) => {
+                return Err(argument_error(
+                    py,
+                    "head must be a str, a TokenPixel or None",
+                ))
+            }
+        },
+        _ => None,
+    };
     if let Ok(p) = line.cast::<PyPixel>() {
         let p = p.get().p().clone();
-        py.detach(|| store::check_append_at(head.as_deref(), anchor, first_seq, p.to_json()))
-            .map_err(py_err(py))?;
+        py.detach(|| match (&head, &trusted) {
+            (Some(text), _) => store::check_append_at(Some(text), anchor, first_seq, p.to_json()),
+            (None, head) => store::check_append_pixel(head.as_ref(), anchor, first_seq, &p),
+        })
+        .map_err(py_err(py))?;
         return Ok(PyPixel::new(p));
     }
     let Ok(text) = line.cast::<PyString>() else {
@@ -100,7 +120,8 @@ fn check_append(
     };
     let text = text_arg(py, text)?;
     py.detach(|| {
-        store::check_append_at(head.as_deref(), anchor, first_seq, &text)?;
+        let head = head.as_deref().or(trusted.as_ref().map(Pixel::to_json));
+        store::check_append_at(head, anchor, first_seq, &text)?;
         Pixel::from_json(&text)
     })
     .map(PyPixel::new)

@@ -113,6 +113,10 @@ class FailingStore(tp.Store):
                     raise tp.errors.error("STORE_IO", "disk full (injected)")
                 self.tx.append(pixel)
 
+            def extend(self, pixels) -> None:  # a store without one-write batches
+                for pixel in pixels:
+                    self.append(pixel)
+
         with self.inner.transaction(agent_id) as tx:
             yield Tx(tx)
 

@@ -439,3 +439,49 @@ def test_cli_warns_about_a_tampered_pixel_and_now_refuses_it(tmp_path) -> None:
     assert now.returncode == 2
     assert "HASH_MISMATCH" in now.stderr
     shutil.rmtree(tmp_path / ".checkpoints")
+
+
+def test_a_kept_head_is_dropped_whenever_the_file_changes(tmp_path) -> None:
+    """A writer starts from the head it appended while the file is as it left it (SPEC 12.4):
+    another process's append, or an edit in place with the mtime set back, is still seen."""
+    store = tp.JsonlStore(tmp_path)
+    cp = tp.Checkpointer(store, A, session_id="s")
+    cp.emit(C, state={"i": 0})
+    cp.emit(C, state={"i": 1})
+    other = (
+        "import sys, tokenpixel as tp; "
+        "tp.Checkpointer(tp.JsonlStore(sys.argv[1]), sys.argv[2]).emit(sys.argv[3], state={'i': 2})"
+    )
+    subprocess.run([sys.executable, "-c", other, str(tmp_path), A, C], check=True)
+    p = cp.emit(C, state={"i": 3})
+    assert p.seq == 3
+    report = store.verify(A)
+    assert (report.ok, report.count, report.head) == (True, 4, p.hash)
+
+    path = tmp_path / f"pixels_{A}.jsonl"
+    before = os.stat(path)
+    path.write_bytes(path.read_bytes().replace(b'"i":3', b'"i":9'))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(path).st_size == before.st_size
+    with pytest.raises(tp.ChainError) as info:
+        cp.emit(C, state={"i": 4})
+    assert info.value.code == "HASH_MISMATCH"
+
+
+def test_extend_stores_the_linked_prefix_then_raises(tmp_path) -> None:
+    chain = tp.Chain(A, "s")
+    pixels = [chain.emit(C, state={"i": i}, timestamp_ms=1000 + i) for i in range(4)]
+    store = tp.JsonlStore(tmp_path)
+    with store.transaction(A) as tx:
+        tx.extend(pixels[:2])
+        assert tx.head() == pixels[1]
+        with pytest.raises(tp.StoreError) as info:
+            tx.extend([pixels[2], pixels[0], pixels[3]])
+        assert info.value.code == "CHAIN_CONFLICT"
+        assert tx.head() == pixels[2]
+    report = store.verify(A)
+    assert (report.ok, report.count, report.head) == (True, 3, pixels[2].hash)
+    forged = tp.TokenPixel.from_json(pixels[3].to_json().replace('"i":3', '"i":8'))
+    with pytest.raises(tp.ChainError) as info:
+        store.append(forged)  # read, not sealed here: its hashes are checked
+    assert info.value.code == "HASH_MISMATCH"

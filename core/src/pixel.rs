@@ -473,12 +473,21 @@ fn check_members(members: Vec<Member<'_>>) -> Result<Checked<'_>> {
 /// A `Pixel` always passed the schema checks; its hashes are checked by verification, so a
 /// tampered pixel can still be loaded and then reported with its index.
 /// Cloning a `Pixel` is cheap: the immutable contents are shared.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Pixel(Arc<PixelData>);
 
-#[derive(Debug, PartialEq)]
+/// Two pixels are equal when their canonical lines are (the line determines every field).
+impl PartialEq for Pixel {
+    fn eq(&self, other: &Pixel) -> bool {
+        self.0.line == other.0.line
+    }
+}
+
+#[derive(Debug)]
 struct PixelData {
     line: String,
+    /// Sealed by this library's ritual (`Chain::emit`): its hashes are right by construction.
+    sealed: bool,
     seq: u64,
     agent_id: String,
     session_id: String,
@@ -544,6 +553,7 @@ impl Pixel {
         let context = take("context");
         Ok(Pixel(Arc::new(PixelData {
             line,
+            sealed: false,
             seq,
             agent_id,
             session_id,
@@ -564,6 +574,12 @@ impl Pixel {
     /// The pixel as a JSON value (an object with the fifteen v1 keys).
     pub fn to_value(&self) -> Value {
         json::parse(&self.0.line).unwrap_or(Value::Null)
+    }
+
+    /// Whether this library sealed the pixel (its hashes were computed, not read): stores
+    /// skip re-hashing such a pixel before an append.
+    pub fn is_sealed(&self) -> bool {
+        self.0.sealed
     }
 
     /// The canonical JSON line (RFC 8785, no trailing newline): the stored form.
@@ -777,6 +793,7 @@ impl Draft {
             prev_hash: self.prev_hash,
             hash,
             line,
+            sealed: true,
         }))
     }
 }

@@ -7,7 +7,7 @@ use crate::chain::Linker;
 use crate::error::{Error, Result, StoreErrorKind};
 use crate::hash::Digest;
 use crate::json::{self, Value, MAX_DOCUMENT_BYTES};
-use crate::pixel::{check_line, validate_id, Header, MAX_SAFE_INTEGER};
+use crate::pixel::{check_line, validate_id, Header, Pixel, MAX_SAFE_INTEGER};
 
 /// The longest stored line a store reads: one document (section 3.2).
 pub const MAX_LINE_BYTES: usize = MAX_DOCUMENT_BYTES;
@@ -117,7 +117,45 @@ pub fn check_append_at(
     line: &str,
 ) -> Result<Appendable> {
     let new = checked_header(line)?;
-    if let (None, Some(_), Some(first)) = (head, anchor, first_seq) {
+    let head = head.map(checked_header).transpose()?;
+    link(head, anchor, first_seq, &new)
+}
+
+/// [`check_append_at`] for pixels in memory, the fast path of a writer that keeps its head:
+/// `head` is the stored head as this writer appended or read and checked it before (its hashes
+/// are not checked again); `new`'s hashes are checked unless this library sealed it
+/// ([`Pixel::is_sealed`]). Same errors as [`check_append`].
+pub fn check_append_pixel(
+    head: Option<&Pixel>,
+    anchor: Option<Digest>,
+    first_seq: Option<u64>,
+    new: &Pixel,
+) -> Result<Appendable> {
+    let head = head.map(header_of);
+    if new.is_sealed() {
+        return link(head, anchor, first_seq, &header_of(new));
+    }
+    link(head, anchor, first_seq, &checked_header(new.to_json())?)
+}
+
+fn header_of(p: &Pixel) -> Header<'_> {
+    Header {
+        seq: p.seq(),
+        agent_id: p.agent_id(),
+        timestamp_ms: p.timestamp_ms(),
+        prev_hash: p.prev_hash(),
+        hash: p.hash(),
+    }
+}
+
+/// Whether `new` may follow the stored `head` (or start the chain at `anchor`/`first_seq`).
+fn link(
+    head: Option<Header<'_>>,
+    anchor: Option<Digest>,
+    first_seq: Option<u64>,
+    new: &Header<'_>,
+) -> Result<Appendable> {
+    if let (None, Some(_), Some(first)) = (&head, anchor, first_seq) {
         if new.seq != first {
             return Err(Error::store(
                 StoreErrorKind::ChainConflict,
@@ -129,13 +167,12 @@ pub fn check_append_at(
         }
     }
     let mut linker = Linker::new(anchor);
-    if let Some(head) = head {
-        let stored = checked_header(head)?;
+    if let Some(stored) = head {
         linker.advance(&stored);
     }
     linker
-        .check(&new)
-        .map_err(|e| conflict(e, &new, linker.head()))?;
+        .check(new)
+        .map_err(|e| conflict(e, new, linker.head()))?;
     Ok(Appendable {
         agent_id: new.agent_id.to_owned(),
         seq: new.seq,
@@ -328,6 +365,42 @@ mod tests {
             check_append(None, None, "{").unwrap_err().code(),
             "MALFORMED_JSON"
         );
+    }
+
+    #[test]
+    fn appends_in_memory() {
+        let mut c = Chain::new("a", "s").unwrap();
+        let mut emit = |t| {
+            c.emit(Emit::new("DISTRICT_1.CHAMBER_0.NODE_PRE", t))
+                .unwrap()
+                .clone()
+        };
+        let (p0, p1, p2) = (emit(1000), emit(1001), emit(1002));
+        assert!(p0.is_sealed());
+        let read = |p: &Pixel| Pixel::from_json(p.to_json()).unwrap();
+        assert!(!read(&p1).is_sealed());
+        assert_eq!(
+            read(&p1),
+            p1,
+            "equality is by canonical line, sealed or read"
+        );
+        // Same answers as the line form, sealed or read back.
+        for new in [p1.clone(), read(&p1)] {
+            let a = check_append_pixel(Some(&p0), None, None, &new).unwrap();
+            assert_eq!(
+                a,
+                check_append(Some(p0.to_json()), None, p1.to_json()).unwrap()
+            );
+            let e = check_append_pixel(Some(&p1), None, None, &new).unwrap_err();
+            assert_eq!(e.code(), "CHAIN_CONFLICT");
+        }
+        let e = check_append_pixel(None, Some(p0.hash()), Some(2), &p1).unwrap_err();
+        assert_eq!(e.code(), "CHAIN_CONFLICT");
+        check_append_pixel(None, Some(p0.hash()), Some(1), &p1).unwrap();
+        // A pixel read from a tampered line is re-hashed: HASH_MISMATCH, never appended.
+        let forged = Pixel::from_json(&p2.to_json().replace("1002", "1003")).unwrap();
+        let e = check_append_pixel(Some(&p1), None, None, &forged).unwrap_err();
+        assert_eq!(e.code(), "HASH_MISMATCH");
     }
 
     #[test]

@@ -90,12 +90,11 @@ class BackgroundWriter:
                 if not self._pending or self._error is not None:
                     return
                 batch = list(islice(self._pending, self.batch_size))
-            done = 0
             try:
-                for pixel in batch:
-                    tx.append(pixel)
-                    done += 1
+                tx.extend(batch)  # one write per batch
+                done = len(batch)
             except BaseException as exc:
+                done = _stored(tx, batch)
                 with self._cond:
                     self._error = exc
                     for _ in range(done):
@@ -138,7 +137,8 @@ class BackgroundWriter:
     def put(self, pixel: TokenPixel) -> None:
         with self._cond:
             self._pending.append(pixel)
-            self._cond.notify_all()
+            if len(self._pending) == 1:  # the writer waits only on an empty queue
+                self._cond.notify_all()
 
     def flush(self, timeout: Optional[float] = None) -> None:
         """Returns when everything queued so far is durable; raises a failed write."""
@@ -163,6 +163,18 @@ class BackgroundWriter:
                 self._cond.notify_all()
             self._thread.join()
             _OPEN.discard(self)
+
+
+def _stored(tx, batch: list[TokenPixel]) -> int:
+    """How many of `batch` a failed extend stored (a prefix: those up to the head)."""
+    try:
+        head = tx.head()
+    except BaseException:  # cannot tell: they stay pending and are reported
+        return 0
+    for i, pixel in enumerate(batch):
+        if head is not None and pixel.hash == head.hash:
+            return i + 1
+    return 0
 
 
 @atexit.register

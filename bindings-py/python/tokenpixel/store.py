@@ -480,6 +480,10 @@ class _Entry:
         self.mutex = threading.RLock()
         self.depth = 0
         self.lock: Optional[_Lock] = None
+        # The head this process last appended, and the chain file's identity right after that
+        # append: while the file is unchanged (no other writer, no edit), a transaction starts
+        # from it without reading, parsing and re-hashing the stored head (SPEC 12.4).
+        self.cache: Optional[tuple[tuple[int, ...], TokenPixel]] = None
 
 
 _REGISTRY: dict[tuple[str, str], _Entry] = {}
@@ -508,8 +512,7 @@ class Transaction:
 
     def head(self) -> Optional[TokenPixel]:
         """The last stored pixel, or None for an empty chain."""
-        line = self._session.head_line()
-        return TokenPixel.from_json(line) if line is not None else None
+        return self._session.head_pixel()
 
     def anchor(self) -> Optional[str]:
         """The trusted hash the first stored pixel links to (after pruning), or None."""
@@ -520,6 +523,11 @@ class Transaction:
         """Stores one pixel (or canonical line) that extends `head()`: else CHAIN_CONFLICT."""
         self._session.append(pixel)
 
+    def extend(self, pixels: Iterable[Union[TokenPixel, str]]) -> None:
+        """Appends pixels in order, as one write where the store can. When one does not extend
+        the chain, those before it are stored and its error is raised."""
+        self._session.extend(pixels)
+
     def replace(self, lines: Iterable[Union[TokenPixel, str]], anchor: Optional[str]) -> None:
         """Replaces the chain by `lines`, which must verify against `anchor`."""
         self._session.replace(lines, anchor)
@@ -528,8 +536,38 @@ class Transaction:
 class _Session:
     """What a transaction does under the lock (the store kind implements it)."""
 
+    agent: str
+    # The head as this session appended it or took it from a checked cache: trusted, so the
+    # next append links to it without re-hashing it.
+    _trusted: Optional[TokenPixel] = None
+
     def head_line(self) -> Optional[str]:
         raise NotImplementedError
+
+    def head_pixel(self) -> Optional[TokenPixel]:
+        if self._trusted is not None:
+            return self._trusted
+        line = self.head_line()
+        return TokenPixel.from_json(line) if line is not None else None
+
+    def check_next(self, pixel: Union[TokenPixel, str], after: Optional[TokenPixel]) -> TokenPixel:
+        """The pixel, checked to extend `after` (a trusted head) or else the stored head."""
+        pixel = _line_of(pixel)
+        head: Union[TokenPixel, str, None] = after if after is not None else self.head_line()
+        record = self.anchor_record() if head is None else None
+        p = check_append(
+            head, record[0] if record else None, pixel, first_seq=record[1] if record else None
+        )
+        if p.agent_id != self.agent:
+            raise error(
+                "AGENT_CHANGED",
+                f"a pixel of agent {p.agent_id} cannot go into the chain of agent {self.agent}",
+            )
+        return p
+
+    def extend(self, pixels: Iterable[Union[TokenPixel, str]]) -> None:
+        for pixel in pixels:
+            self.append(pixel)
 
     def anchor_record(self) -> Optional[tuple[str, int]]:
         raise NotImplementedError
@@ -659,9 +697,10 @@ class Store:
 
 
 class _JsonlSession(_Session):
-    def __init__(self, store: JsonlStore, agent: str) -> None:
+    def __init__(self, store: JsonlStore, agent: str, entry: _Entry) -> None:
         self.store = store
         self.agent = agent
+        self.entry = entry
         self.file = str(store.path(agent))
         self.anchor_file = os.path.join(store.directory, f"pixels_{agent}.anchor")
         self._head: Optional[str] = None
@@ -678,6 +717,17 @@ class _JsonlSession(_Session):
     def anchor_record(self) -> Optional[tuple[str, int]]:
         return _read_anchor(self.anchor_file, self.file)
 
+    def start(self) -> None:
+        """At the start of a transaction: the cached head if the file is as this process left
+        it, else recovery of a torn tail (12.5)."""
+        cache, self.entry.cache = self.entry.cache, None
+        if cache is not None and _identity_of(self.file) == cache[0]:
+            self._trusted = cache[1]
+            self._head, self._head_read = cache[1].to_json(), True
+            self.entry.cache = cache
+            return
+        self.recover()
+
     def recover(self) -> None:
         self.recovery = _recover_tail(self)
         if self.recovery is not None:
@@ -688,24 +738,28 @@ class _JsonlSession(_Session):
             )
 
     def append(self, pixel: Union[TokenPixel, str]) -> None:
-        pixel = _line_of(pixel)
-        head = self.head_line()
-        record = self.anchor_record() if head is None else None
-        p = check_append(
-            head, record[0] if record else None, pixel, first_seq=record[1] if record else None
-        )
-        if p.agent_id != self.agent:
-            raise error(
-                "AGENT_CHANGED",
-                f"a pixel of agent {p.agent_id} cannot go into the chain of agent {self.agent}",
-            )
-        line = p.to_json()
+        self._write([self.check_next(pixel, self._trusted)])
+
+    def extend(self, pixels: Iterable[Union[TokenPixel, str]]) -> None:
+        checked: list[TokenPixel] = []
         try:
-            _append_line(self.file, (line + "\n").encode(), self.store.fsync, self.store.directory)
+            for pixel in pixels:
+                checked.append(self.check_next(pixel, checked[-1] if checked else self._trusted))
+        finally:
+            if checked:  # those that extend the chain are stored, then the error is raised
+                self._write(checked)
+
+    def _write(self, pixels: list[TokenPixel]) -> None:
+        data = "".join(p.to_json() + "\n" for p in pixels).encode()
+        self.entry.cache = None
+        try:
+            ident = _append_line(self.file, data, self.store.fsync, self.store.directory)
         except BaseException:
-            self._head_read = False
+            self._head_read, self._trusted = False, None
             raise
-        self._head, self._head_read = line, True
+        head = pixels[-1]
+        self._head, self._head_read, self._trusted = head.to_json(), True, head
+        self.entry.cache = (ident, head)
 
     def replace(self, lines: Iterable[Union[TokenPixel, str]], anchor: Optional[str]) -> None:
         texts = (p.to_json() if isinstance(p, TokenPixel) else p for p in lines)
@@ -758,7 +812,7 @@ class _JsonlSession(_Session):
                 os.unlink(tmp)
             raise _io("cannot replace", self.file, exc) from None
         _fsync_dir(self.store.directory)
-        self._head_read = False
+        self._head_read, self._trusted, self.entry.cache = False, None, None
 
 
 def _not_found(agent: str, store: object) -> TokenPixelError:
@@ -794,8 +848,22 @@ def _first_seq(chain_file: str) -> Optional[int]:
             return None  # a broken first line is reported by verify with its own code
 
 
-def _append_line(path: str, data: bytes, fsync: bool, directory: str) -> None:
-    """SPEC 12.4: one append of the whole line; on any failure the file is cut back."""
+def _file_identity(st: os.stat_result) -> tuple[int, ...]:
+    """What changes whenever a file's bytes do: any append (size), a replacement (inode), an
+    edit in place (mtime, and ctime, which no user can set back)."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _identity_of(path: str) -> Optional[tuple[int, ...]]:
+    try:
+        return _file_identity(os.lstat(path))
+    except OSError:
+        return None
+
+
+def _append_line(path: str, data: bytes, fsync: bool, directory: str) -> tuple[int, ...]:
+    """SPEC 12.4: one append of the whole lines; on any failure the file is cut back. Returns
+    the file's identity right after the append."""
     created = False
     fd = _open_regular(path, _APPEND)
     if fd is None:
@@ -812,6 +880,7 @@ def _append_line(path: str, data: bytes, fsync: bool, directory: str) -> None:
         _write_all(fd, data)
         if fsync:
             os.fsync(fd)
+        ident = _file_identity(os.fstat(fd))
     except OSError as exc:
         undone = _undo_append(fd, path, size, created)
         raise error(
@@ -821,6 +890,7 @@ def _append_line(path: str, data: bytes, fsync: bool, directory: str) -> None:
         os.close(fd)
     if created and fsync:
         _fsync_dir(directory)
+    return ident
 
 
 def _undo_append(fd: int, path: str, size: Optional[int], created: bool) -> str:
@@ -1059,9 +1129,9 @@ class JsonlStore(Store):
                 )
             entry.depth += 1
             try:
-                session = _JsonlSession(self, agent_id)
+                session = _JsonlSession(self, agent_id, entry)
                 if outer:
-                    session.recover()
+                    session.start()
                 yield Transaction(agent_id, session)
             finally:
                 entry.depth -= 1
@@ -1162,24 +1232,17 @@ class _SqliteSession(_Session):
         return (row[0], row[1]) if row else None
 
     def append(self, pixel: Union[TokenPixel, str]) -> None:
-        pixel = _line_of(pixel)
-        head = self.head_line()
-        record = self.anchor_record() if head is None else None
-        p = check_append(
-            head, record[0] if record else None, pixel, first_seq=record[1] if record else None
-        )
-        if p.agent_id != self.agent:
-            raise error(
-                "AGENT_CHANGED",
-                f"a pixel of agent {p.agent_id} cannot go into the chain of agent {self.agent}",
-            )
+        p = self.check_next(pixel, self._trusted)
+        self._trusted = None
         self.store._exec(
             "INSERT INTO pixels (agent_id, seq, hash, prev_hash, corridor, timestamp_ms, line)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (p.agent_id, p.seq, p.hash, p.prev_hash, p.corridor, p.timestamp_ms, p.to_json()),
         )
+        self._trusted = p
 
     def replace(self, lines: Iterable[Union[TokenPixel, str]], anchor: Optional[str]) -> None:
+        self._trusted = None
         pixels = [p if isinstance(p, TokenPixel) else TokenPixel.from_json(p) for p in lines]
         report = JsonlVerifier(anchor=anchor)
         for p in pixels:
@@ -1205,6 +1268,7 @@ class _SqliteSession(_Session):
             )
 
     def prune(self, keep: int) -> int:
+        self._trusted = None
         count = self.store._one("SELECT COUNT(*) FROM pixels WHERE agent_id = ?", (self.agent,))[0]
         if count <= keep:
             return 0
