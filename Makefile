@@ -11,7 +11,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' bindin
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: all build test demo lint workflow-lint rust-test wasm-check py-dev py-test py-package-test \
-	js-tools js-build js-test bench bench-py bench-js vectors clean help
+	js-tools js-build js-test bench bench-py bench-js bench-pipeline vectors clean help
 
 all: build
 
@@ -22,6 +22,7 @@ help:
 	@echo "make bench   - Rust emit/verify benchmark against raw SHA-256"
 	@echo "make bench-py - Python emit/verify benchmark against rfc8785 and orjson"
 	@echo "make bench-js - wasm verify benchmark against canonicalize + node:crypto / @noble/hashes"
+	@echo "make bench-pipeline - Checkpointer.emit latency, sync and background, Python and Node"
 	@echo "make vectors - regenerate tests/vectors/*.json from Rust"
 	@echo "make fuzz    - run each fuzz target for FUZZ_SECONDS (default 60) with cargo-fuzz"
 
@@ -125,6 +126,12 @@ bench:
 
 bench-py: py-dev
 	$(PY) bindings-py/bench/bench_python.py
+
+# Checkpointer.emit latency (sync and background) in Python and Node on the shared workload.
+BENCH_N ?= 20000
+bench-pipeline: py-dev js-build
+	$(PY) bindings-py/bench/bench_pipeline.py $(BENCH_N)
+	cd pkg && PYTHON=$(CURDIR)/$(PY) node scripts/bench_pipeline.mjs $(BENCH_N)
 
 # libFuzzer targets (fuzz/, outside the workspace). Seeds come from the golden vectors.
 FUZZ_SECONDS ?= 60
