@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import time
 import weakref
 from collections import deque
 from itertools import islice
@@ -36,7 +37,7 @@ class BackgroundWriter:
         queue_size: int,
         on_full: str,
         batch_size: int,
-        on_durable: Callable[[TokenPixel], None],
+        on_durable: Callable[[TokenPixel, float], None],
     ) -> None:
         for name, value in (("queue_size", queue_size), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -49,7 +50,7 @@ class BackgroundWriter:
         self.on_full = on_full
         self.batch_size = batch_size
         self._on_durable = on_durable
-        self._pending: deque[TokenPixel] = deque()
+        self._pending: deque[tuple[TokenPixel, float]] = deque()  # (pixel, enqueued at)
         self._cond = threading.Condition()
         self._error: Optional[BaseException] = None
         self._closing = False
@@ -91,7 +92,7 @@ class BackgroundWriter:
                     return
                 batch = list(islice(self._pending, self.batch_size))
             try:
-                tx.extend(batch)  # one write per batch
+                tx.extend([pixel for pixel, _ in batch])  # one write per batch
                 done = len(batch)
             except BaseException as exc:
                 done = _stored(tx, batch)
@@ -108,9 +109,9 @@ class BackgroundWriter:
                 self._cond.notify_all()
             self._notify(batch)
 
-    def _notify(self, pixels: list[TokenPixel]) -> None:
-        for pixel in pixels:
-            self._on_durable(pixel)
+    def _notify(self, pixels: list[tuple[TokenPixel, float]]) -> None:
+        for pixel, enqueued_at in pixels:
+            self._on_durable(pixel, enqueued_at)
 
     def check(self) -> None:
         """Raises a failed write, if any (what the next emit does)."""
@@ -136,7 +137,7 @@ class BackgroundWriter:
 
     def put(self, pixel: TokenPixel) -> None:
         with self._cond:
-            self._pending.append(pixel)
+            self._pending.append((pixel, time.perf_counter()))
             if len(self._pending) == 1:  # the writer waits only on an empty queue
                 self._cond.notify_all()
 
@@ -165,13 +166,13 @@ class BackgroundWriter:
             _OPEN.discard(self)
 
 
-def _stored(tx, batch: list[TokenPixel]) -> int:
+def _stored(tx, batch: list[tuple[TokenPixel, float]]) -> int:
     """How many of `batch` a failed extend stored (a prefix: those up to the head)."""
     try:
         head = tx.head()
     except BaseException:  # cannot tell: they stay pending and are reported
         return 0
-    for i, pixel in enumerate(batch):
+    for i, (pixel, _) in enumerate(batch):
         if head is not None and pixel.hash == head.hash:
             return i + 1
     return 0

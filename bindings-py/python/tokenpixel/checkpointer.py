@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any, Callable, Optional
 from tokenpixel._native import Chain, TokenPixel, validate_corridor
 from tokenpixel.background import BackgroundWriter
 from tokenpixel.errors import NotFoundError
+from tokenpixel.metrics import attributes, instruments
 from tokenpixel.store import Store
 
 log = logging.getLogger("tokenpixel")
@@ -69,7 +71,11 @@ class Checkpointer:
         queue_size: int = 1024,
         on_full: str = "block",
         batch_size: int = 256,
+        metrics: Any = True,
     ):
+        """`metrics`: True records OpenTelemetry metrics through the global meter provider (when
+        `opentelemetry-api` is installed), False records none, or give a MeterProvider."""
+        self._metrics = instruments(metrics)
         self.store = store
         self.agent_id = agent_id
         self._chain = Chain(agent_id, session_id)
@@ -85,9 +91,11 @@ class Checkpointer:
                 queue_size=queue_size,
                 on_full=on_full,
                 batch_size=batch_size,
-                on_durable=self._notify,
+                on_durable=self._durable,
             )
             self._sync(self._writer.head)
+            if self._metrics is not None:
+                self._metrics.watch_queue(self)
 
     @property
     def background(self) -> bool:
@@ -107,6 +115,8 @@ class Checkpointer:
         """Flushes and stops the background writer (releasing the writer lock)."""
         if self._writer is not None:
             self._writer.close()
+            if self._metrics is not None:
+                self._metrics.unwatch_queue(self)
 
     def __enter__(self) -> Checkpointer:
         return self
@@ -143,21 +153,42 @@ class Checkpointer:
         """Emits the next pixel and persists it. `fields` are `Chain.emit`'s (state, context,
         timestamp_ms, autonomy_index, intent_hash, event_delta, state_vector): left out, a
         value carries forward; `context=None` and `intent_hash=None` clear it."""
+        started = time.perf_counter()
         if self._writer is not None:
             with self._emitting:
                 self._writer.check()
                 self._writer.make_room()
                 pixel = self._chain.emit(corridor, **fields)
                 self._writer.put(pixel)
-            return pixel  # listeners hear of it once it is durable
-        with self._emitting, self.store.transaction(self.agent_id) as tx:
-            self._sync(tx.head())
-            pixel = self._chain.emit(corridor, **fields)
-            tx.append(pixel)
-        self._notify(pixel)
+            # listeners hear of it once it is durable
+        else:
+            with self._emitting, self.store.transaction(self.agent_id) as tx:
+                self._sync(tx.head())
+                pixel = self._chain.emit(corridor, **fields)
+                tx.append(pixel)
+            self._notify(pixel)
+        if self._metrics is not None:
+            self._metrics.latency.record(
+                time.perf_counter() - started, attributes(self.agent_id, pixel.corridor)
+            )
         return pixel
 
+    def _durable(self, pixel: TokenPixel, enqueued_at: float) -> None:
+        """The background writer made `pixel` durable."""
+        if self._metrics is not None:
+            self._metrics.wait.record(
+                time.perf_counter() - enqueued_at, attributes(self.agent_id, pixel.corridor)
+            )
+        self._notify(pixel)
+
     def _notify(self, pixel: TokenPixel) -> None:
+        size = len(pixel.to_json().encode())
+        if self._metrics is not None:
+            attrs = attributes(self.agent_id, pixel.corridor)
+            self._metrics.checkpoints.add(1, attrs)
+            self._metrics.size.record(size, attrs)
+        if not self._listeners:
+            return
         event = CheckpointEvent(
             token_pixel_id=pixel.hash,
             agent_id=pixel.agent_id,
@@ -169,7 +200,7 @@ class Checkpointer:
                 "intent_hash": pixel.intent_hash,
                 "event_delta": pixel.event_delta,
                 "state_hash": pixel.state_hash,
-                "size_bytes": len(pixel.to_json()),
+                "size_bytes": size,
             },
             pixel=pixel,
         )
