@@ -18,6 +18,7 @@ provider, or from the `metrics=` provider given to `Checkpointer`.
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Iterable
@@ -100,5 +101,7 @@ def instruments(provider: Any = True) -> Optional[Instruments]:
         return found
 
 
+@functools.lru_cache(maxsize=4096)
 def attributes(agent_id: str, corridor: str) -> dict[str, str]:
+    """The attributes of a pixel's measurements (cached: callers must not change them)."""
     return {"agent": agent_id, "district": corridor.split(".", 1)[0], "corridor": corridor}
