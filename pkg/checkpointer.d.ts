@@ -33,6 +33,12 @@ export interface CheckpointerOptions {
   onFull?: "block" | "throw";
   /** Pixels appended per background wakeup (default 256). */
   batchSize?: number;
+  /**
+   * OpenTelemetry metrics (needs `@opentelemetry/api`): true (default) records through the
+   * global meter provider as it is when the checkpointer is made, false records none, or give
+   * a MeterProvider.
+   */
+  metrics?: boolean | { getMeter(name: string, version?: string): unknown };
 }
 
 /** A stage in progress: what the post pixel records. */

@@ -56,7 +56,7 @@ for (const [target, dir] of [
 // The nodejs target is CommonJS: mark its folder so Node never reads it as ESM.
 fs.writeFileSync(path.join(dist, "wasm-node", "package.json"), '{ "type": "commonjs" }\n');
 
-for (const f of ["api.js", "node.mjs", "node.cjs", "web.js", "store.mjs", "checkpointer.mjs", "node-entry.mjs"]) {
+for (const f of ["api.js", "node.mjs", "node.cjs", "web.js", "store.mjs", "checkpointer.mjs", "metrics.mjs", "node-entry.mjs"]) {
   fs.copyFileSync(path.join(pkg, "src", f), path.join(dist, f));
 }
 
@@ -66,6 +66,7 @@ function toCjs(src, renames) {
   let out = src
     .replace(/^import (\w+) from "([^"]+)";$/gm, (_, name, mod) => `const ${name} = require("${mod}");`)
     .replace(/^import \{([^}]+)\} from "([^"]+)";$/gm, (_, names, mod) => `const {${names}} = require("${renames[mod] ?? mod}");`)
+    .replace(/\bimport\.meta\.url\b/g, "__filename")
     .replace(/^export (class|function|const) (\w+)/gm, (_, kind, name) => {
       exported.push(name);
       return `${kind} ${name}`;
@@ -80,8 +81,12 @@ fs.writeFileSync(
   toCjs(fs.readFileSync(path.join(pkg, "src/store.mjs"), "utf8"), { "./node.mjs": "./node.cjs" }),
 );
 fs.writeFileSync(
+  path.join(dist, "metrics.cjs"),
+  toCjs(fs.readFileSync(path.join(pkg, "src/metrics.mjs"), "utf8"), { "./node.mjs": "./node.cjs" }),
+);
+fs.writeFileSync(
   path.join(dist, "checkpointer.cjs"),
-  toCjs(fs.readFileSync(path.join(pkg, "src/checkpointer.mjs"), "utf8"), { "./node.mjs": "./node.cjs" }),
+  toCjs(fs.readFileSync(path.join(pkg, "src/checkpointer.mjs"), "utf8"), { "./node.mjs": "./node.cjs", "./metrics.mjs": "./metrics.cjs" }),
 );
 // `tokenpixel/node` in CommonJS: the same exports as node-entry.mjs.
 fs.writeFileSync(

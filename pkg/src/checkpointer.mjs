@@ -1,6 +1,7 @@
 // tokenpixel/node: the Checkpointer (emit and persist in one step, stages, listeners, a
 // background writer) and the automatic triggers (periodic, event-driven). The same names and
 // the same bytes as Python's tokenpixel.Checkpointer; see docs/PIPELINES.md.
+import { attributes, instruments } from "./metrics.mjs";
 import { Chain, TokenPixelError, canonicalJson, corridor, makeError } from "./node.mjs";
 
 const DEFAULT_QUEUE = 1024;
@@ -17,6 +18,11 @@ function prefixOf(corridorText) {
   return [Number(d.slice("DISTRICT_".length)), c.slice("CHAMBER_".length)];
 }
 
+/** The pixel's canonical line size in bytes (JSON.stringify of a pixel object is its line). */
+function sizeOf(pixel) {
+  return Buffer.byteLength(JSON.stringify(pixel));
+}
+
 function eventOf(pixel) {
   return {
     eventType: "CHECKPOINT_CREATED",
@@ -30,7 +36,7 @@ function eventOf(pixel) {
       intentHash: pixel.intentHash,
       eventDelta: pixel.eventDelta,
       stateHash: pixel.stateHash,
-      sizeBytes: Buffer.byteLength(JSON.stringify(pixel)),
+      sizeBytes: sizeOf(pixel),
     },
     pixel,
   };
@@ -76,10 +82,14 @@ export class Checkpointer {
   #chain;
   #listeners = [];
   #bg = null;
+  #metrics;
 
   constructor(store, agentId, options = {}) {
     if (!store || typeof store.transaction !== "function") throw argumentError("store must offer transaction()");
-    const { sessionId, background = false, queueSize = DEFAULT_QUEUE, onFull = "block", batchSize = DEFAULT_BATCH } = options;
+    const { sessionId, background = false, queueSize = DEFAULT_QUEUE, onFull = "block", batchSize = DEFAULT_BATCH, metrics = true } = options;
+    if (typeof metrics !== "boolean" && metrics !== null && typeof metrics?.getMeter !== "function") {
+      throw argumentError("metrics must be true, false or an OpenTelemetry MeterProvider");
+    }
     if (!Number.isSafeInteger(queueSize) || queueSize < 1) throw argumentError("queueSize must be a positive integer");
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw argumentError("batchSize must be a positive integer");
     if (onFull !== "block" && onFull !== "throw") throw argumentError('onFull must be "block" or "throw"');
@@ -87,7 +97,11 @@ export class Checkpointer {
     this.agentId = agentId;
     this.#chain = new Chain(agentId, sessionId);
     this.sessionId = this.#chain.sessionId;
-    if (background) this.#startWriter({ queueSize, onFull, batchSize });
+    this.#metrics = instruments(metrics);
+    if (background) {
+      this.#startWriter({ queueSize, onFull, batchSize });
+      this.#metrics?.watchQueue(this);
+    }
   }
 
   get store() {
@@ -130,18 +144,28 @@ export class Checkpointer {
 
   /** Emits the next pixel and persists it (or queues it, in background mode). */
   emit(corridorText, options = {}) {
-    if (this.#bg) return this.#enqueue(corridorText, options);
+    const started = performance.now();
     let pixel;
-    this.#store.transaction(this.agentId, (tx) => {
-      this.#sync(tx.head());
-      pixel = this.#chain.emit(corridorText, options);
-      tx.append(pixel);
-    });
-    this.#notify(pixel);
+    if (this.#bg) {
+      pixel = this.#enqueue(corridorText, options);
+    } else {
+      this.#store.transaction(this.agentId, (tx) => {
+        this.#sync(tx.head());
+        pixel = this.#chain.emit(corridorText, options);
+        tx.append(pixel);
+      });
+      this.#notify(pixel);
+    }
+    this.#metrics?.latency.record((performance.now() - started) / 1000, attributes(this.agentId, pixel.corridor));
     return pixel;
   }
 
   #notify(pixel) {
+    if (this.#metrics) {
+      const attrs = attributes(this.agentId, pixel.corridor);
+      this.#metrics.checkpoints.add(1, attrs);
+      this.#metrics.size.record(sizeOf(pixel), attrs);
+    }
     if (!this.#listeners.length) return;
     const event = eventOf(pixel);
     for (const fn of [...this.#listeners]) {
@@ -182,7 +206,7 @@ export class Checkpointer {
   // --- background writer --------------------------------------------------------------------
 
   #startWriter({ queueSize, onFull, batchSize }) {
-    const bg = { queue: [], queueSize, onFull, batchSize, tx: null, release: null, done: null, error: null, scheduled: false, closed: false };
+    const bg = { queue: [], times: [], queueSize, onFull, batchSize, tx: null, release: null, done: null, error: null, scheduled: false, closed: false };
     bg.done = this.#store.transaction(this.agentId, (tx) => {
       bg.tx = tx;
       return new Promise((resolve) => {
@@ -208,6 +232,7 @@ export class Checkpointer {
     }
     const pixel = this.#chain.emit(corridorText, options);
     bg.queue.push(pixel);
+    bg.times.push(performance.now());
     if (!bg.scheduled) {
       bg.scheduled = true;
       setImmediate(() => {
@@ -238,7 +263,9 @@ export class Checkpointer {
         return;
       }
       bg.queue.shift();
+      const enqueuedAt = bg.times.shift();
       n += 1;
+      this.#metrics?.wait.record((performance.now() - enqueuedAt) / 1000, attributes(this.agentId, pixel.corridor));
       this.#notify(pixel);
     }
   }
@@ -269,6 +296,7 @@ export class Checkpointer {
     } finally {
       bg.closed = true;
       open.delete(this);
+      this.#metrics?.unwatchQueue(this);
       bg.release();
       await bg.done;
     }
