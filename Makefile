@@ -107,7 +107,7 @@ pkg/node_modules/.installed: pkg/package.json pkg/package-lock.json
 	cd pkg && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-examples/node_modules/.installed: examples/package.json
+examples/node_modules/.installed: examples/package.json pkg/package.json
 	cd examples && npm install --no-audit --no-fund --loglevel=error
 	touch $@
 

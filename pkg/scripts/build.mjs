@@ -56,7 +56,7 @@ for (const [target, dir] of [
 // The nodejs target is CommonJS: mark its folder so Node never reads it as ESM.
 fs.writeFileSync(path.join(dist, "wasm-node", "package.json"), '{ "type": "commonjs" }\n');
 
-for (const f of ["api.js", "node.mjs", "node.cjs", "web.js", "store.mjs", "checkpointer.mjs", "metrics.mjs", "node-entry.mjs"]) {
+for (const f of ["api.js", "node.mjs", "node.cjs", "web.js", "store.mjs", "checkpointer.mjs", "metrics.mjs", "node-entry.mjs", "cli.mjs"]) {
   fs.copyFileSync(path.join(pkg, "src", f), path.join(dist, f));
 }
 
@@ -93,6 +93,7 @@ fs.writeFileSync(
   path.join(dist, "node-entry.cjs"),
   '"use strict";\nmodule.exports = { ...require("./store.cjs"), ...require("./checkpointer.cjs") };\n',
 );
+fs.chmodSync(path.join(dist, "cli.mjs"), 0o755); // the `tokenpixel` bin
 fs.copyFileSync(path.join(root, "README.md"), path.join(pkg, "README.md"));
 
 for (const [dir, s] of Object.entries(sizes)) {

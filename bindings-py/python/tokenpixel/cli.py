@@ -142,7 +142,7 @@ def describe(p: TokenPixel) -> str:
 def cmd_now(args: argparse.Namespace) -> int:
     store = open_store(args)
     agent = agent_of(args, store, creating=True)
-    cp = Checkpointer(store, agent)
+    cp = Checkpointer(store, agent, metrics=False)
     head = cp.head
     context: dict[str, Any] = dict((head.context if head else None) or {})
     if args.notes is not None:
@@ -413,20 +413,24 @@ def cmd_emit(args: argparse.Namespace) -> int:
     agent = agent_of(args, store, creating=True)
     state = read_object(args.state_file, "--state-file") if args.state_file else None
     context = read_object(args.context_file, "--context-file") if args.context_file else None
+    cp = Checkpointer(store, agent, session_id=job_session(), metrics=False)
     if args.var:
-        variables = dict((context or {}).get("variables") or {})
+        # --var sets variables in the given context, else in the one carried from the head.
+        if context is None:
+            head = cp.head
+            context = dict((head.context if head else None) or {})
+        variables = dict(context.get("variables") or {})
         for item in args.var:
             key, sep, value = item.partition("=")
             if not sep or not key:
                 raise UsageError(f"--var takes KEY=VALUE, got {item!r}")
             variables[key] = parse_var(value)
-        context = {**(context or {}), "variables": variables}
+        context = {**context, "variables": variables}
     fields: dict[str, Any] = {}
     if state is not None:
         fields["state"] = state
     if context is not None:
         fields["context"] = context
-    cp = Checkpointer(store, agent, session_id=job_session())
     pixel = cp.emit(args.corridor, **fields)
     print(pixel.hash)
     if github_mode(args):

@@ -1,0 +1,335 @@
+#!/usr/bin/env node
+// `npx tokenpixel`: the pipeline commands of the Python CLI, with the same flags, output and
+// exit codes (0 success, 1 verification failed, 2 usage error or unreadable input):
+//   now [--notes N] [--corridor C]      emit [--corridor C] [--state-file F] [--context-file F]
+//   head [--github]                     [--var K=V ...] [--github]
+//   list [--limit N]                    verify [FILE] [--anchor H] [--expect-head H] [--json]
+// Common options: --store DIR (default .checkpoints), --agent ID (or TOKENPIXEL_AGENT).
+import fs from "node:fs";
+import path from "node:path";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { JsonlVerifier, TokenPixelError, validateAgentId, version } from "./node.mjs";
+import { Checkpointer } from "./checkpointer.mjs";
+import { JsonlStore } from "./store.mjs";
+
+const DEFAULT_STORE = ".checkpoints";
+const DEFAULT_CORRIDOR = "DISTRICT_0.CHAMBER_CLI.NODE_CHECKPOINT";
+const CHUNK = 1 << 20;
+
+class UsageError extends Error {}
+
+const USAGE = `usage: tokenpixel [--store DIR] [--agent ID] COMMAND [options]
+
+Tamper-evident checkpoints for agents and pipelines (the Node CLI: now, emit, head, list, verify).
+
+  now      create a checkpoint now (--notes TEXT, --corridor C)
+  emit     emit a pixel for a pipeline job: --corridor C [--state-file F] [--context-file F]
+           [--var KEY=VALUE ...] [--github]; prints the new head hash
+  head     print the chain's head hash [--github]
+  list     list checkpoints [--limit N] [--json]
+  verify   verify a chain file or the store [FILE] [--anchor H] [--expect-head H] [--json]
+
+--store DIR   store directory (default ${DEFAULT_STORE})
+--agent ID    agent id (default: TOKENPIXEL_AGENT, else the store's only agent)
+--version     print the version`;
+
+const OPTIONS = {
+  store: { type: "string" },
+  agent: { type: "string" },
+  json: { type: "boolean" },
+  github: { type: "boolean" },
+  notes: { type: "string" },
+  corridor: { type: "string" },
+  "state-file": { type: "string" },
+  "context-file": { type: "string" },
+  var: { type: "string", multiple: true },
+  limit: { type: "string" },
+  anchor: { type: "string" },
+  "expect-head": { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+};
+
+const COMMANDS = {
+  now: { options: ["notes", "corridor", "json"], run: cmdNow },
+  emit: { options: ["corridor", "state-file", "context-file", "var", "github"], run: cmdEmit },
+  head: { options: ["github"], run: cmdHead },
+  list: { options: ["limit", "json"], run: cmdList },
+  verify: { options: ["anchor", "expect-head", "json"], positional: true, run: cmdVerify },
+};
+
+const rfc3339 = (ms) => new Date(ms).toISOString();
+const shortId = (p) => p.hash.slice(7, 19);
+
+function openStore(args) {
+  const dir = args.store ?? DEFAULT_STORE;
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UsageError(`--store ${dir} is not a directory`);
+  return new JsonlStore(dir);
+}
+
+/** The agent named by --agent or TOKENPIXEL_AGENT (checked first), else the store's only agent. */
+function agentOf(args, store, creating = false) {
+  const named = args.agent || process.env.TOKENPIXEL_AGENT;
+  if (named) {
+    validateAgentId(named);
+    return named;
+  }
+  const agents = store.agents();
+  if (agents.length === 1) return agents[0];
+  const where = args.store ?? DEFAULT_STORE;
+  if (!agents.length) {
+    if (creating) return "cli-agent";
+    throw new UsageError(`no checkpoints in ${where}: create one with \`tokenpixel now\``);
+  }
+  throw new UsageError(`${where} holds several agents (${agents.join(", ")}): pass --agent`);
+}
+
+/** `--var k=5` stores the number 5, `k=true` a boolean, anything else a string. */
+function parseVar(raw) {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function readObject(file, what) {
+  let text;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} ${file}: ${err.message}`);
+  }
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${what} ${file} is not JSON: ${err.message}`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new UsageError(`${what} ${file} must hold a JSON object`);
+  return value;
+}
+
+const githubMode = (args) => Boolean(args.github) || process.env.GITHUB_ACTIONS === "true";
+
+/** The session id for pipeline jobs: TOKENPIXEL_SESSION, or the GitHub run and job. */
+function jobSession() {
+  const explicit = process.env.TOKENPIXEL_SESSION;
+  if (explicit) return explicit;
+  const { GITHUB_RUN_ID: run, GITHUB_JOB: job } = process.env;
+  if (run && job) return `gh-${run}-${job}`.replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 128);
+  return undefined;
+}
+
+/** `head=` to $GITHUB_OUTPUT; a Markdown table of this job's pixels to the step summary. */
+function writeGithub(head, pixels) {
+  const out = process.env.GITHUB_OUTPUT;
+  if (out) fs.appendFileSync(out, `head=${head}\n`);
+  const summary = process.env.GITHUB_STEP_SUMMARY;
+  if (summary && pixels.length) {
+    const rows = ["| seq | corridor | time (UTC) | hash |", "|---:|---|---|---|"];
+    for (const p of pixels) rows.push(`| ${p.seq} | \`${p.corridor}\` | ${rfc3339(p.timestampMs)} | \`${shortId(p)}\` |`);
+    fs.appendFileSync(summary, `### tokenpixel: ${pixels.at(-1).agentId}\n\n${rows.join("\n")}\n\n`);
+  }
+}
+
+function json(data) {
+  console.log(JSON.stringify(data, null, 2));
+}
+
+function cmdNow(args) {
+  const store = openStore(args);
+  const agent = agentOf(args, store, true);
+  const cp = new Checkpointer(store, agent, { metrics: false });
+  const context = { ...(cp.head?.context ?? {}) };
+  if (args.notes !== undefined) context.notes = args.notes;
+  const pixel = cp.emit(args.corridor ?? DEFAULT_CORRIDOR, { context });
+  if (args.json) json(pixel);
+  else console.log(`created checkpoint ${shortId(pixel)} (seq ${pixel.seq}) for ${agent} in ${args.store ?? DEFAULT_STORE}`);
+  return 0;
+}
+
+function cmdEmit(args) {
+  if (!args.corridor) throw new UsageError("emit needs --corridor (e.g. DISTRICT_2.CHAMBER_LORA.NODE_POST)");
+  const store = openStore(args);
+  const agent = agentOf(args, store, true);
+  const state = args["state-file"] ? readObject(args["state-file"], "--state-file") : undefined;
+  let context = args["context-file"] ? readObject(args["context-file"], "--context-file") : undefined;
+  const cp = new Checkpointer(store, agent, { sessionId: jobSession(), metrics: false });
+  if (args.var?.length) {
+    // --var sets variables in the given context, else in the one carried from the head.
+    context ??= { ...(cp.head?.context ?? {}) };
+    const variables = { ...(context.variables ?? {}) };
+    for (const item of args.var) {
+      const at = item.indexOf("=");
+      if (at <= 0) throw new UsageError(`--var takes KEY=VALUE, got ${JSON.stringify(item)}`);
+      variables[item.slice(0, at)] = parseVar(item.slice(at + 1));
+    }
+    context = { ...(context ?? {}), variables };
+  }
+  const fields = {};
+  if (state !== undefined) fields.state = state;
+  if (context !== undefined) fields.context = context;
+  const pixel = cp.emit(args.corridor, fields);
+  console.log(pixel.hash);
+  if (githubMode(args)) {
+    const mine = store.list(agent, { limit: 100 }).filter((p) => p.sessionId === cp.sessionId);
+    writeGithub(pixel.hash, mine);
+  }
+  return 0;
+}
+
+function cmdHead(args) {
+  const store = openStore(args);
+  const agent = agentOf(args, store);
+  const head = store.latest(agent);
+  if (head === undefined) throw new UsageError(`the chain of ${agent} is empty`);
+  console.log(head.hash);
+  if (githubMode(args)) writeGithub(head.hash, []);
+  return 0;
+}
+
+function cmdList(args) {
+  const limit = args.limit === undefined ? 20 : Number(args.limit);
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new UsageError(`--limit takes a count, got ${args.limit}`);
+  const store = openStore(args);
+  const agent = agentOf(args, store);
+  const pixels = store.list(agent, { limit });
+  if (args.json) {
+    json(pixels);
+    return 0;
+  }
+  if (!pixels.length) {
+    console.log(`no checkpoints for ${agent}`);
+    return 0;
+  }
+  console.log(`${"seq".padStart(6)}  ${"id".padEnd(12)}  ${"time (UTC)".padEnd(24)}  corridor`);
+  for (const p of pixels) {
+    const notes = p.context?.notes ? `  ${p.context.notes}` : "";
+    console.log(`${String(p.seq).padStart(6)}  ${shortId(p).padEnd(12)}  ${rfc3339(p.timestampMs).padEnd(24)}  ${p.corridor}${notes}`);
+  }
+  return 0;
+}
+
+/** Streams a chain file through the verifier (a FIFO or device is refused, never read). */
+function verifyFile(file, anchor) {
+  let fd;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${err.message}`);
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new UsageError(`${file} is not a regular file`);
+    const verifier = new JsonlVerifier({ anchor });
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (let n; !verifier.failed && (n = fs.readSync(fd, buf, 0, CHUNK, null)) > 0; ) verifier.feed(buf.subarray(0, n));
+    return verifier.finish();
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The explicit anchor, else the one a store recorded beside `pixels_<agent>.jsonl`. */
+function anchorForFile(file, explicit) {
+  if (explicit) return explicit;
+  const name = path.basename(file);
+  if (!name.startsWith("pixels_") || !name.endsWith(".jsonl")) return undefined;
+  try {
+    const agent = name.slice("pixels_".length, -".jsonl".length);
+    validateAgentId(agent);
+    return new JsonlStore(path.dirname(file)).anchor(agent);
+  } catch (err) {
+    if (err instanceof TokenPixelError) return undefined;
+    throw err;
+  }
+}
+
+function printReport(name, r) {
+  if (r.ok) {
+    console.log(`OK    ${name}: ${r.count} pixels, head ${r.head}`);
+    return;
+  }
+  const e = r.error;
+  const where = `pixel ${e.index}${e.line ? ` (line ${e.line})` : ""}`;
+  console.log(`FAIL  ${name}: ${where}: ${e.code}: ${e.message}`);
+}
+
+function cmdVerify(args, positionals) {
+  const results = [];
+  if (positionals.length > 1) throw new UsageError("verify takes at most one file");
+  if (positionals.length) {
+    const file = positionals[0];
+    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UsageError(`${file} is a directory: use --store ${file}`);
+    results.push([file, verifyFile(file, anchorForFile(file, args.anchor))]);
+  } else {
+    const dir = args.store ?? DEFAULT_STORE;
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`no store at ${dir}`);
+    const store = new JsonlStore(dir);
+    const agents = args.agent || process.env.TOKENPIXEL_AGENT ? [agentOf(args, store)] : store.agents();
+    if (!agents.length) throw new UsageError(`no chains in ${dir}`);
+    for (const agent of agents) {
+      const file = store.path(agent);
+      const anchor = args.anchor ?? store.anchor(agent);
+      results.push([file, verifyFile(file, anchor)]);
+    }
+  }
+  const expect = args["expect-head"];
+  if (expect !== undefined) {
+    if (results.length !== 1) throw new UsageError("--expect-head needs one chain: pass --agent or a file");
+    const [name, r] = results[0];
+    if (r.ok && r.head !== expect) {
+      console.log(`FAIL  ${name}: the chain ends at ${r.head}, expected ${expect} (pixels were cut from the end, or the chain was replaced)`);
+      return 1;
+    }
+  }
+  const ok = results.every(([, r]) => r.ok);
+  if (args.json) json({ ok, results: results.map(([file, r]) => ({ file, ...r })) });
+  else for (const [name, r] of results) printReport(name, r);
+  return ok ? 0 : 1;
+}
+
+function main(argv = process.argv.slice(2)) {
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    } catch (err) {
+      throw new UsageError(err.message);
+    }
+    const { values: args, positionals } = parsed;
+    if (args.version) {
+      console.log(`tokenpixel ${version}`);
+      return 0;
+    }
+    if (args.help || !positionals.length) {
+      (args.help ? console.log : console.error)(USAGE);
+      return args.help ? 0 : 2;
+    }
+    const [name, ...rest] = positionals;
+    const command = COMMANDS[name];
+    if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)} (choose from ${Object.keys(COMMANDS).join(", ")})`);
+    const allowed = new Set(["store", "agent", ...command.options]);
+    const stray = Object.keys(args).find((k) => !allowed.has(k));
+    if (stray) throw new UsageError(`${name} does not take --${stray}`);
+    if (rest.length && !command.positional) throw new UsageError(`${name} takes no argument ${JSON.stringify(rest[0])}`);
+    return command.run(args, rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`tokenpixel: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof TokenPixelError) {
+      console.error(`tokenpixel: ${err.code}: ${err.message}`);
+      return 2;
+    }
+    if (err?.code && typeof err.syscall === "string") {
+      console.error(`tokenpixel: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+process.exitCode = main();
