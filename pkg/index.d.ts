@@ -199,6 +199,10 @@ export function anchorRecord(anchor: string, firstSeq: number, prunedAtMs: numbe
 export function parseAnchorRecord(bytes: Uint8Array): { anchor: string; firstSeq: number };
 /** The longest stored line a store reads (16 MiB). */
 export const MAX_LINE_BYTES: number;
+/** The PostgreSQL store's schema migrations (SPEC 12.10), in order, from the core. */
+export const PG_MIGRATIONS: readonly string[];
+/** The advisory lock key the PostgreSQL store's setup() holds (SPEC 12.10). */
+export const PG_SETUP_LOCK: number;
 
 /** The five districts of the convention: `District.DEPLOYMENT === "DISTRICT_5"`. */
 export const District: Readonly<{
@@ -240,6 +244,8 @@ declare const api: {
   anchorRecord: typeof anchorRecord;
   parseAnchorRecord: typeof parseAnchorRecord;
   MAX_LINE_BYTES: number;
+  PG_MIGRATIONS: readonly string[];
+  PG_SETUP_LOCK: number;
   District: typeof District;
   DISTRICT_PURPOSE: typeof DISTRICT_PURPOSE;
   corridor: typeof corridor;

@@ -409,6 +409,10 @@ pub fn constants() -> Result<JsValue, JsValue> {
         error_families: Vec<&'static str>,
         #[serde(rename = "maxLineBytes")]
         max_line_bytes: usize,
+        #[serde(rename = "pgMigrations")]
+        pg_migrations: &'static [&'static str],
+        #[serde(rename = "pgSetupLock")]
+        pg_setup_lock: i64,
         /// `[number, name, purpose]` for each district of the convention.
         districts: Vec<(u32, &'static str, &'static str)>,
     }
@@ -420,6 +424,8 @@ pub fn constants() -> Result<JsValue, JsValue> {
         error_codes: &core::ALL_CODES,
         error_families: core::CODE_FAMILIES.iter().map(|(_, f)| f.name()).collect(),
         max_line_bytes: core::store::MAX_LINE_BYTES,
+        pg_migrations: core::store::PG_MIGRATIONS,
+        pg_setup_lock: core::store::PG_SETUP_LOCK,
         districts: core::DISTRICTS
             .iter()
             .map(|d| (d.number, d.name, d.purpose))

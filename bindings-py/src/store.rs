@@ -165,6 +165,8 @@ fn parse_anchor_record(py: Python<'_>, data: PyBackedBytes) -> PyResult<(String,
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_LINE_BYTES", store::MAX_LINE_BYTES)?;
+    m.add("PG_MIGRATIONS", PyTuple::new(m.py(), store::PG_MIGRATIONS)?)?;
+    m.add("PG_SETUP_LOCK", store::PG_SETUP_LOCK)?;
     m.add_function(wrap_pyfunction!(make_error, m)?)?;
     m.add_function(wrap_pyfunction!(validate_agent_id, m)?)?;
     m.add_function(wrap_pyfunction!(parse_key, m)?)?;

@@ -23,6 +23,13 @@ pub fn validate_agent_id(agent_id: &str) -> Result<()> {
     })
 }
 
+/// The PostgreSQL store's schema migrations (section 12.10), in order: migration `i` (from 1)
+/// brings a database from version `i - 1` to `i`. Both bindings run exactly these texts.
+pub const PG_MIGRATIONS: &[&str] = &[include_str!("pg_schema.sql")];
+
+/// The advisory lock key `setup()` holds while it migrates (section 12.10).
+pub const PG_SETUP_LOCK: i64 = 7346041;
+
 /// What `get(key)` looks for (section 12.6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Key {
@@ -365,6 +372,12 @@ mod tests {
             check_append(None, None, "{").unwrap_err().code(),
             "MALFORMED_JSON"
         );
+    }
+
+    #[test]
+    fn pg_schema_names_the_genesis_hash() {
+        let quoted = format!("'{}'", crate::hash::GENESIS_HASH);
+        assert!(PG_MIGRATIONS[0].contains(&quoted));
     }
 
     #[test]

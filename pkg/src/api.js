@@ -357,6 +357,9 @@ export function makeApi(wasm) {
     anchorRecord,
     parseAnchorRecord,
     MAX_LINE_BYTES: constants.maxLineBytes,
+    /** The PostgreSQL store's schema migrations (SPEC 12.10), from the core. */
+    PG_MIGRATIONS: Object.freeze([...constants.pgMigrations]),
+    PG_SETUP_LOCK: constants.pgSetupLock,
     District,
     DISTRICT_PURPOSE,
     corridor,

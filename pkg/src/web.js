@@ -27,6 +27,8 @@ export const {
   anchorRecord,
   parseAnchorRecord,
   MAX_LINE_BYTES,
+  PG_MIGRATIONS,
+  PG_SETUP_LOCK,
   District,
   DISTRICT_PURPOSE,
   corridor,

@@ -1,7 +1,7 @@
 """tokenpixel: tamper-evident, canonically hashed checkpoints for AI agents and CI/CD pipelines.
 
 Every rule (canonical JSON, hashing, linking, verification) lives in the Rust core; this
-package converts values and keeps pixels where you keep data (JSONL files or SQLite).
+package converts values and keeps pixels where you keep data (JSONL files, SQLite, S3, PostgreSQL).
 """
 
 from tokenpixel._native import (
@@ -35,9 +35,12 @@ from tokenpixel._native import (
 from tokenpixel.checkpointer import Checkpointer, CheckpointEvent, Stage
 from tokenpixel.districts import District, corridor
 from tokenpixel.errors import NotFoundError
+from tokenpixel.pg_store import PostgresStore
+from tokenpixel.s3_store import S3Store
 from tokenpixel.store import JsonlStore, Recovery, SqliteStore, Store, Transaction
 from tokenpixel.summarizer import ContextSummarizer, restore_env
 from tokenpixel.triggers import EventTriggeredCheckpointer, PeriodicCheckpointer
+from tokenpixel.urls import open_store
 
 __all__ = [
     "ERROR_CODES",
@@ -57,7 +60,9 @@ __all__ = [
     "JsonlVerifier",
     "NotFoundError",
     "PeriodicCheckpointer",
+    "PostgresStore",
     "Recovery",
+    "S3Store",
     "SchemaError",
     "SqliteStore",
     "Stage",
@@ -76,6 +81,7 @@ __all__ = [
     "diff",
     "diff_range",
     "estimate_tokens",
+    "open_store",
     "restore_env",
     "summarize",
     "validate_corridor",

@@ -11,6 +11,8 @@ __all__ = [
     "ERROR_CODES",
     "GENESIS_HASH",
     "MAX_LINE_BYTES",
+    "PG_MIGRATIONS",
+    "PG_SETUP_LOCK",
     "SCHEMA_VERSION",
     "ArgumentError",
     "Chain",
@@ -50,6 +52,8 @@ GENESIS_HASH: Final[str]
 SCHEMA_VERSION: Final[int]
 ERROR_CODES: Final[list[str]]
 MAX_LINE_BYTES: Final[int]
+PG_MIGRATIONS: Final[tuple[str, ...]]
+PG_SETUP_LOCK: Final[int]
 DISTRICTS: Final[list[tuple[int, str, str]]]
 
 def corridor(district: Union[int, str], chamber: str, node: Optional[str] = None) -> str: ...
@@ -68,7 +72,7 @@ def make_error(code: str, message: str) -> TokenPixelError: ...
 def validate_agent_id(agent_id: object) -> None: ...
 def parse_key(key: Union[int, str]) -> tuple[str, Union[int, str]]: ...
 def check_append(
-    head: Optional[str],
+    head: Union[str, TokenPixel, None],
     anchor: Optional[str],
     line: Union[str, TokenPixel],
     *,

@@ -4,6 +4,7 @@ with district stages (pre and post pixels) and checkpoint events for listeners."
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -11,9 +12,9 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from tokenpixel._native import Chain, TokenPixel, validate_corridor
+from tokenpixel._native import Chain, TokenPixel, make_error, validate_corridor
 from tokenpixel.background import BackgroundWriter
-from tokenpixel.errors import NotFoundError
+from tokenpixel.errors import NotFoundError, StoreError
 from tokenpixel.metrics import attributes, instruments
 from tokenpixel.store import Store
 
@@ -72,9 +73,15 @@ class Checkpointer:
         on_full: str = "block",
         batch_size: int = 256,
         metrics: Any = True,
+        retries: int = 16,
     ):
         """`metrics`: True records OpenTelemetry metrics through the global meter provider (when
-        `opentelemetry-api` is installed), False records none, or give a MeterProvider."""
+        `opentelemetry-api` is installed), False records none, or give a MeterProvider.
+        `retries`: how often a sync emit that meets CHAIN_CONFLICT (another writer took the
+        seq first: S3 stores, SPEC 12.9) re-reads the head, re-seals and tries again."""
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise make_error("INVALID_ARGUMENT", "retries must be an integer >= 0")
+        self.retries = retries
         self._metrics = instruments(metrics)
         self.store = store
         self.agent_id = agent_id
@@ -162,16 +169,29 @@ class Checkpointer:
                 self._writer.put(pixel)
             # listeners hear of it once it is durable
         else:
-            with self._emitting, self.store.transaction(self.agent_id) as tx:
-                self._sync(tx.head())
-                pixel = self._chain.emit(corridor, **fields)
-                tx.append(pixel)
+            pixel = self._emit_sync(corridor, fields)
             self._notify(pixel)
         if self._metrics is not None:
             self._metrics.latency.record(
                 time.perf_counter() - started, attributes(self.agent_id, pixel.corridor)
             )
         return pixel
+
+    def _emit_sync(self, corridor: str, fields: dict[str, Any]) -> TokenPixel:
+        """One store transaction; on CHAIN_CONFLICT, re-read the head and re-seal."""
+        for attempt in range(self.retries + 1):
+            try:
+                with self._emitting, self.store.transaction(self.agent_id) as tx:
+                    self._sync(tx.head())
+                    pixel = self._chain.emit(corridor, **fields)
+                    tx.append(pixel)
+                return pixel
+            except StoreError as exc:
+                if exc.code != "CHAIN_CONFLICT" or attempt == self.retries:
+                    raise
+                # Another writer took the seq: the next attempt starts from its head.
+                time.sleep(random.uniform(0, 0.001 * (2 ** min(attempt, 6))))
+        raise AssertionError("unreachable")
 
     def _durable(self, pixel: TokenPixel, enqueued_at: float) -> None:
         """The background writer made `pixel` durable."""

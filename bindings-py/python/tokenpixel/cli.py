@@ -29,7 +29,8 @@ from tokenpixel._native import (
     verify,
 )
 from tokenpixel.checkpointer import Checkpointer
-from tokenpixel.store import CHUNK, JsonlStore
+from tokenpixel.store import CHUNK, JsonlStore, Store
+from tokenpixel.urls import open_store as open_url
 
 DEFAULT_STORE = ".checkpoints"
 DEFAULT_CORRIDOR = "DISTRICT_0.CHAMBER_CLI.NODE_CHECKPOINT"
@@ -61,14 +62,24 @@ def parse_var(raw: str) -> Any:
     return value if isinstance(value, (int, float, bool, type(None), list, dict)) else raw
 
 
-def open_store(args: argparse.Namespace) -> JsonlStore:
-    path = Path(args.store)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--store {path} is not a directory")
-    return JsonlStore(path)
+def is_url(name: str) -> bool:
+    return "://" in name or name.startswith(("sqlite:", "s3:", "postgres:", "postgresql:"))
 
 
-def agent_of(args: argparse.Namespace, store: JsonlStore, *, creating: bool = False) -> str:
+def open_named(name: str) -> Store:
+    """A store named by a path (JSONL) or a URL (SPEC 12.12)."""
+    if not is_url(name):
+        path = Path(name)
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"--store {path} is not a directory")
+    return open_url(name)
+
+
+def open_store(args: argparse.Namespace) -> Store:
+    return open_named(args.store)
+
+
+def agent_of(args: argparse.Namespace, store: Store, *, creating: bool = False) -> str:
     """The agent named by --agent or TOKENPIXEL_AGENT (checked before it names any file), else
     the store's only agent."""
     named = args.agent or os.environ.get("TOKENPIXEL_AGENT")
@@ -85,7 +96,7 @@ def agent_of(args: argparse.Namespace, store: JsonlStore, *, creating: bool = Fa
     raise UsageError(f"{args.store} holds several agents ({', '.join(agents)}): pass --agent")
 
 
-def find(store: JsonlStore, agent: str, key: Optional[str]) -> TokenPixel:
+def find(store: Store, agent: str, key: Optional[str]) -> TokenPixel:
     """The newest pixel, or the one a key names (SPEC 12.6); warns if it fails its checks."""
     if key is None:
         head = store.latest(agent)
@@ -287,23 +298,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise UsageError(f"{path} is a directory: use --store {path}")
         results.append((str(path), verify_file(path, anchor_for_file(path, args.anchor))))
     else:
-        store_dir = Path(args.store)
-        if not store_dir.is_dir():
-            raise UsageError(f"no store at {store_dir}")
-        store = JsonlStore(store_dir)
-        agents = (
-            [agent_of(args, store)]
-            if (args.agent or os.environ.get("TOKENPIXEL_AGENT"))
-            else store.agents()
-        )
+        if not is_url(args.store) and not Path(args.store).is_dir():
+            raise UsageError(f"no store at {args.store}")
+        store = open_named(args.store)
+        named = args.agent or os.environ.get("TOKENPIXEL_AGENT")
+        agents = [agent_of(args, store)] if named else store.agents()
         if not agents:
-            raise UsageError(f"no chains in {store_dir}")
+            raise UsageError(f"no chains in {args.store}")
+        if args.all:
+            return verify_all(store, agents, args)
         for agent in agents:
-            path = store.path(agent)
-            anchor = args.anchor or store.anchor(agent)  # NOT_FOUND, STORE_CORRUPT: exit 2
-            size = path.stat().st_size
-            report = verify_chunks(store.read_bytes_chunks(agent), size, str(path), anchor)
-            results.append((str(path), report))
+            name, report = verify_agent(store, agent, args.anchor)
+            results.append((name, report))
     if args.expect_head:
         if len(results) != 1:
             raise UsageError("--expect-head needs one chain: pass --agent or a file")
@@ -321,6 +327,76 @@ def cmd_verify(args: argparse.Namespace) -> int:
         for name, r in results:
             print_report(name, r)
     return 0 if ok else 1
+
+
+def verify_agent(store: Store, agent: str, anchor: Optional[str]) -> tuple[str, VerifyReport]:
+    """One stored chain, streamed (against its recorded anchor unless one is given)."""
+    anchor = anchor or store.anchor(agent)  # NOT_FOUND, STORE_CORRUPT: exit 2
+    if isinstance(store, JsonlStore):
+        path = store.path(agent)
+        size = path.stat().st_size
+        return str(path), verify_chunks(store.read_bytes_chunks(agent), size, str(path), anchor)
+    return f"{store} {agent}", verify_chunks(store.read_bytes_chunks(agent), 0, agent, anchor)
+
+
+def verify_all(store: Store, agents: list[str], args: argparse.Namespace) -> int:
+    """`verify --all`: every chain, `--jobs` at a time (SPEC 12.13)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(agent: str) -> dict[str, Any]:
+        try:
+            _, r = verify_agent(store, agent, args.anchor)
+        except TokenPixelError as e:  # an unreadable chain is a failed one
+            return {
+                "agent": agent,
+                "count": 0,
+                "head": None,
+                "ok": False,
+                "error": {"code": e.code, "index": None, "message": str(e)},
+            }
+        error = None
+        if r.error is not None:
+            error = {"code": r.error.code, "index": r.error.index, "message": r.error.message}
+        return {"agent": agent, "count": r.count, "head": r.head, "ok": r.ok, "error": error}
+
+    jobs = max(1, args.jobs or os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        rows = list(pool.map(one, agents))
+    ok = all(r["ok"] for r in rows)
+    if args.json:
+        emit_json(rows)
+        return 0 if ok else 1
+    width = max(5, *(len(r["agent"]) for r in rows))
+    print(f"{'agent':<{width}}  {'pixels':>8}  {'head':<19}  result")
+    for r in rows:
+        head = (r["head"] or "-")[:19]
+        result = "OK" if r["ok"] else f"FAIL {r['error']['code']}: {r['error']['message']}"
+        print(f"{r['agent']:<{width}}  {r['count']:>8}  {head:<19}  {result}")
+    failed = sum(not r["ok"] for r in rows)
+    print(f"{len(rows)} chains, {failed} failed")
+    return 0 if ok else 1
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """`sync SRC DST`: copies what DST lacks, verifying; refuses a divergence (SPEC 12.13)."""
+    from tokenpixel.sync import sync_chain, terminal_progress
+
+    src, dst = open_named(args.src), open_named(args.dst)
+    named = args.agent or os.environ.get("TOKENPIXEL_AGENT")
+    if named:
+        validate_agent_id(named)
+    agents = [named] if named else src.agents()
+    if not agents:
+        raise UsageError(f"no chains in {args.src}")
+    worst = 0
+    for agent in agents:
+        progress = terminal_progress(agent)
+        outcome = sync_chain(src, dst, agent, progress=progress)
+        if progress is not None:
+            sys.stderr.write("\n")
+        print(f"{outcome.status:<10} {agent}: {outcome.message}")
+        worst = max(worst, 0 if outcome.ok else 1)
+    return worst
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -534,7 +610,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--expect-head", metavar="HASH", help="exit 1 unless the chain ends at this hash"
     )
+    p.add_argument("--all", action="store_true", help="every chain, in parallel, as a table")
+    p.add_argument("--jobs", type=int, help="chains verified at once with --all (default: CPUs)")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("sync", parents=[common], help="copy chains between stores, verifying")
+    p.add_argument("src", help="the store to copy from (a path or URL)")
+    p.add_argument("dst", help="the store to copy into (a path or URL)")
+    p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("emit", parents=[common], help="emit a pixel (for pipeline jobs)")
     p.add_argument("--corridor", required=True, help="e.g. DISTRICT_2.CHAMBER_LORA.NODE_POST")
