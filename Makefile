@@ -10,7 +10,7 @@ STORE ?= .checkpoints
 WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' bindings-js/Cargo.toml)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: all build test demo lint workflow-lint rust-test wasm-check py-dev py-test py-package-test \
+.PHONY: all build test demo lint workflow-lint rust-test wasm-check py-dev py-test py-package-test pg-tools \
 	js-tools js-build js-test bench bench-py bench-js bench-pipeline vectors clean help
 
 all: build
@@ -51,7 +51,15 @@ demo: py-dev
 	@echo; echo "Context for the next agent:"
 	$(VENV)/bin/tokenpixel --store $(STORE) --agent demo-agent summary --level minimal --for terraform
 
-test: lint workflow-lint rust-test wasm-check py-test py-package-test js-test
+# The Python and Node suites share one PostgreSQL cluster and one S3 server, started here and
+# stopped afterwards whatever happens (tests/servers/servers.py).
+test: lint workflow-lint rust-test wasm-check py-package-test pg-tools
+	$(PY) tests/servers/servers.py run -- $(MAKE) --no-print-directory py-test js-test
+
+# Debian's PostgreSQL (initdb, pg_ctl) for the throwaway test cluster.
+pg-tools:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
 # --- pieces -------------------------------------------------------------------------------
 build: $(VENV)/.installed js-build

@@ -60,3 +60,29 @@ def run_demo(store_dir, env) -> None:
         capture_output=True,
         env=env,
     )
+
+
+@pytest.fixture(scope="session")
+def servers():
+    """The real PostgreSQL and S3 servers (tests/servers/servers.py). `make test` starts them
+    once for every suite and passes their addresses in the environment; a bare `pytest`
+    starts its own for the session."""
+    if os.environ.get("TOKENPIXEL_TEST_PG") and os.environ.get("TOKENPIXEL_TEST_S3"):
+        yield dict(os.environ)
+        return
+    sys.path.insert(0, str(ROOT / "tests" / "servers"))
+    import servers as launcher
+
+    state = launcher.start()
+    env = launcher.env_of(state)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield dict(os.environ)
+    finally:
+        launcher.stop(state)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -8,8 +8,9 @@ S3-compatible server (moto, tests/servers/s3_server.py, on a loopback port).
     python tests/servers/servers.py start [--env FILE]   start both, write `export` lines
     python tests/servers/servers.py stop  [--env FILE]   stop what `start` started
 
-Variables: TOKENPIXEL_TEST_PG (a libpq connection URL), TOKENPIXEL_TEST_S3 (endpoint URL),
-TOKENPIXEL_TEST_BUCKET, and dummy AWS credentials and region for the test processes only.
+Variables: TOKENPIXEL_TEST_PG (a libpq connection URL), TOKENPIXEL_TEST_S3 (endpoint URL, also
+as AWS_ENDPOINT_URL_S3), TOKENPIXEL_TEST_BUCKET, and dummy AWS credentials and region for the
+test processes only.
 initdb refuses to run as root: as root the cluster belongs to the user `nobody`.
 """
 
@@ -64,8 +65,18 @@ def start_pg() -> dict:
         os.chown(base, pw.pw_uid, pw.pw_gid)
     subprocess.run(
         _as_owner(
-            [_pg_bin("initdb"), "-D", str(data), "-U", "tokenpixel", "--auth=trust",
-             "--no-sync", "-E", "UTF8", "--locale=C"],
+            [
+                _pg_bin("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "tokenpixel",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
             owner,
         ),
         check=True,
@@ -74,8 +85,17 @@ def start_pg() -> dict:
     opts = f"-k {base} -c listen_addresses='' -c fsync=off -c max_connections=100"
     subprocess.run(
         _as_owner(
-            [_pg_bin("pg_ctl"), "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w",
-             "start"],
+            [
+                _pg_bin("pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                opts,
+                "-l",
+                str(base / "log"),
+                "-w",
+                "start",
+            ],
             owner,
         ),
         check=True,
@@ -129,6 +149,7 @@ def start_s3() -> dict:
     return {
         "s3_pid": proc.pid,
         "TOKENPIXEL_TEST_S3": endpoint,
+        "AWS_ENDPOINT_URL_S3": endpoint,
         "TOKENPIXEL_TEST_BUCKET": BUCKET,
         "AWS_ACCESS_KEY_ID": "tokenpixel-test",
         "AWS_SECRET_ACCESS_KEY": "tokenpixel-test",

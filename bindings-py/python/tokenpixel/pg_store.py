@@ -176,9 +176,7 @@ class PostgresStore(Store):
     # -- the store interface ---------------------------------------------------------------------
 
     def agents(self) -> list[str]:
-        rows = self._rows(
-            "SELECT DISTINCT agent_id FROM tokenpixel_pixels"
-        )
+        rows = self._rows("SELECT DISTINCT agent_id FROM tokenpixel_pixels")
         return sorted((r[0] for r in rows), key=lambda a: a.encode("utf-16-be"))
 
     @contextlib.contextmanager

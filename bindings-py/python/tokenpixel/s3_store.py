@@ -454,7 +454,22 @@ class _S3Session(_Session):
         return self.store._anchor_record(self.agent)
 
     def append(self, pixel: Union[TokenPixel, str]) -> None:
-        p = self.check_next(pixel, self._trusted)
+        self.extend([pixel])
+
+    def extend(self, pixels: Iterable[Union[TokenPixel, str]]) -> None:
+        """Conditional creates in order; the hint is written once, after the last."""
+        last = None
+        try:
+            for pixel in pixels:
+                p = self.check_next(pixel, self._trusted)
+                self._create(p)
+                last = p
+        finally:
+            if last is not None:
+                with contextlib.suppress(Exception):  # only a hint
+                    self.store._put(self.store._key(self.agent, "head"), b'{"seq":%d}' % last.seq)
+
+    def _create(self, p: TokenPixel) -> None:
         key = self.store._key(self.agent, "p", p.seq)
         if not self.store._create(key, (p.to_json() + "\n").encode()):
             self._trusted, self._head_read = None, False
@@ -466,8 +481,6 @@ class _S3Session(_Session):
             )
         self._trusted = p
         self.store.remember(self.agent, p)
-        with contextlib.suppress(Exception):  # only a hint
-            self.store._put(self.store._key(self.agent, "head"), b'{"seq":%d}' % p.seq)
         if p.seq % SEGMENT == SEGMENT - 1:
             record = self.anchor_record()
             block = p.seq - SEGMENT + 1
