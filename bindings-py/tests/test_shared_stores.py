@@ -4,7 +4,6 @@ tests/servers/servers.py."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

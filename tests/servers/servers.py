@@ -16,6 +16,7 @@ initdb refuses to run as root: as root the cluster belongs to the user `nobody`.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -162,10 +163,8 @@ def start_s3() -> dict:
 def stop_s3(state: dict) -> None:
     pid = state.get("s3_pid")
     if pid:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
 
 
 def env_of(state: dict) -> dict[str, str]:
