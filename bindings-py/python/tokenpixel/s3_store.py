@@ -12,7 +12,9 @@ import contextlib
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Union
 
 from tokenpixel._native import (
@@ -27,6 +29,7 @@ from tokenpixel.errors import error
 from tokenpixel.store import PixelKey, Store, Transaction, _Session
 
 SEGMENT = 1000
+PREFETCH = 8
 DIGITS = 16
 _CONFLICT_CODES = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
 _MISSING_CODES = ("404", "NoSuchKey", "NotFound")
@@ -282,16 +285,36 @@ class S3Store(Store):
         record, head = self._require(agent)
         return self._chunks(agent, record[1] if record else 0, head)
 
+    def _fetched(self, keys: Iterable[str]) -> Iterator[tuple[str, Optional[bytes]]]:
+        """(key, body) in order, fetched up to PREFETCH requests ahead on threads, so reading
+        a chain costs round trips in parallel, not one after another."""
+        with ThreadPoolExecutor(max_workers=PREFETCH) as pool:
+            pending: deque = deque()
+            for key in keys:
+                pending.append((key, pool.submit(self._get, key)))
+                if len(pending) >= PREFETCH * 2:
+                    k, f = pending.popleft()
+                    yield k, f.result()
+            while pending:
+                k, f = pending.popleft()
+                yield k, f.result()
+
     def _chunks(self, agent: str, first: int, head: Optional[int]) -> Iterator[bytes]:
         expected = first
+        usable = []
         for seg_first, seg_last, key in self._segments(agent):
             if seg_first < expected:
                 continue
             if seg_first != expected or (head is not None and seg_last > head):
                 break  # not contiguous: read the objects from here
-            body = self._get(key)
+            usable.append((seg_first, seg_last, key))
+            expected = seg_last + 1
+        expected = first
+        ends = {key: (f, last) for f, last, key in usable}
+        for key, body in self._fetched(k for _, _, k in usable):
+            seg_first, seg_last = ends[key]
             if body is None:
-                break
+                break  # pruned or replaced meanwhile: the objects follow
             if body.count(b"\n") != seg_last - seg_first + 1 or not body.endswith(b"\n"):
                 raise error("STORE_CORRUPT", f"{key} does not hold {SEGMENT} lines")
             yield body
@@ -300,23 +323,28 @@ class S3Store(Store):
             return
         start_after = self._key(agent, "p", expected - 1) if expected > 0 else None
         base = self._key(agent, "p") + "/"
-        for key in self._keys(base, start_after):
-            name = key[len(base) :]
-            if not name.isdigit() or len(name) != DIGITS:
-                continue
-            seq = int(name)
-            if seq > head:
-                break
-            if seq != expected:
-                raise error(
-                    "STORE_CORRUPT", f"{self}: agent {agent} has no object for seq {expected}"
-                )
-            body = self._get(key)
+
+        def tail() -> Iterator[str]:
+            want = expected
+            for key in self._keys(base, start_after):
+                name = key[len(base) :]
+                if not name.isdigit() or len(name) != DIGITS:
+                    continue
+                seq = int(name)
+                if seq > head:
+                    return
+                if seq != want:
+                    raise error(
+                        "STORE_CORRUPT", f"{self}: agent {agent} has no object for seq {want}"
+                    )
+                want += 1
+                yield key
+
+        for key, body in self._fetched(tail()):
             if body is None:
                 raise error("STORE_CORRUPT", f"{key} vanished while the chain was read")
             self._text(body, key)
             yield body
-            expected += 1
 
     def lines(self, agent_id: Optional[str] = None) -> Iterator[str]:
         for chunk in self.read_bytes_chunks(agent_id):
@@ -344,9 +372,8 @@ class S3Store(Store):
             return []
         first = max(record[1] if record else 0, head - limit + 1)
         out = []
-        for seq in range(first, head + 1):
-            key = self._key(agent, "p", seq)
-            body = self._get(key)
+        keys = (self._key(agent, "p", seq) for seq in range(first, head + 1))
+        for key, body in self._fetched(keys):
             if body is None:
                 raise error("STORE_CORRUPT", f"{key} vanished while the chain was read")
             out.append(TokenPixel.from_json(self._text(body, key)))
