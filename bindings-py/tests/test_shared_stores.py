@@ -556,3 +556,42 @@ def test_verify_all_in_parallel(servers) -> None:
     with psycopg.connect(servers["TOKENPIXEL_TEST_PG"], autocommit=True) as conn:
         conn.execute("DELETE FROM tokenpixel_pixels WHERE agent_id = %s", (agents[1],))
     store.close()
+
+
+def test_pg_kill_9_mid_transaction_rolls_back_and_frees_the_lock(servers) -> None:
+    store = pg_store(servers)
+    agent = fresh_agent()
+    first = tp.Checkpointer(store, agent).emit(C)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                """
+                import sys, time, tokenpixel as tp
+                store = tp.open_store(sys.argv[1])
+                with store.transaction(sys.argv[2]) as tx:
+                    head = tx.head()
+                    tx.append(tp.Chain.resume([head]).emit(sys.argv[3], state={"lost": True}))
+                    print("inside", flush=True)  # appended, not committed: not acknowledged
+                    time.sleep(60)
+                """
+            ),
+            servers["TOKENPIXEL_TEST_PG"],
+            agent,
+            C,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "inside"
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(10)
+    start = time.monotonic()
+    after = tp.Checkpointer(pg_store(servers), agent).emit(C)  # the lock is free again
+    assert time.monotonic() - start < 10
+    assert after.seq == 1 and after.prev_hash == first.hash
+    assert [p.seq for p in store.list(agent)] == [0, 1]
+    assert all("lost" not in (p.state or {}) for p in store.list(agent))
+    assert store.verify(agent).ok
+    store.close()
