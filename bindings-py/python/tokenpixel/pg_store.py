@@ -453,6 +453,16 @@ class _PgSession(_Session):
             (self.agent, anchor, first_seq),
         )
 
+    def delete(self) -> bool:
+        self._trusted = None
+        row = self._one(
+            "WITH p AS (DELETE FROM tokenpixel_pixels WHERE agent_id = %s RETURNING 1),"
+            " a AS (DELETE FROM tokenpixel_anchors WHERE agent_id = %s RETURNING 1)"
+            " SELECT (SELECT count(*) FROM p) + (SELECT count(*) FROM a)",
+            (self.agent, self.agent),
+        )
+        return bool(row and row[0])
+
     def prune(self, keep: int) -> int:
         self._trusted = None
         row = self._one("SELECT count(*) FROM tokenpixel_pixels WHERE agent_id = %s", (self.agent,))

@@ -535,6 +535,19 @@ class _S3Session(_Session):
             self.store._put(self.store._key(self.agent, "anchor"), record.encode())
         self.extend(pixels)
 
+    def delete(self) -> bool:
+        """Deletes every object of the agent: the anchor first, then segments and pixels from
+        the newest (a delete cut short leaves a shorter chain, never a gap)."""
+        self._trusted = None
+        self.store.remember(self.agent, None)
+        base = f"{self.store.prefix}{self.agent}/"
+        keys = list(self.store._keys(base))
+        pixels = sorted((k for k in keys if k.startswith(base + "p/")), reverse=True)
+        first = [k for k in keys if k in (base + "anchor", base + "head")]
+        rest = [k for k in keys if k not in pixels and k not in first]
+        self.store._delete(first + rest + pixels)
+        return bool(keys)
+
     def prune(self, keep: int) -> int:
         self._trusted = None
         self.store.remember(self.agent, None)

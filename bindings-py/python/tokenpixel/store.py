@@ -578,6 +578,9 @@ class _Session:
     def replace(self, lines: Iterable[Union[TokenPixel, str]], anchor: Optional[str]) -> None:
         raise NotImplementedError
 
+    def delete(self) -> bool:
+        raise NotImplementedError
+
 
 def _line_of(pixel: Union[TokenPixel, str]) -> Union[TokenPixel, str]:
     if isinstance(pixel, (TokenPixel, str)):
@@ -692,6 +695,13 @@ class Store:
     def _prune(self, agent: str, keep: int) -> int:
         raise NotImplementedError
 
+    def delete(self, agent_id: str) -> bool:
+        """Removes the agent's whole chain (and anchor), under its writer lock; True if there
+        was one (SPEC 12.14). What was deleted is the caller's to record elsewhere."""
+        validate_agent_id(agent_id)
+        with self.transaction(agent_id) as tx:
+            return tx._session.delete()
+
 
 # -- JSONL ----------------------------------------------------------------------------------------
 
@@ -778,6 +788,20 @@ class _JsonlSession(_Session):
             return TokenPixel.from_json(head).seq + 1 if head else 0
 
         self._rewrite(chunks(), anchor, first_seq)
+
+    def delete(self) -> bool:
+        self._head_read, self._trusted, self.entry.cache = False, None, None
+        found = False
+        for path in (self.anchor_file, self.file):
+            try:
+                os.unlink(path)
+                found = True
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise _io("cannot delete", path, exc) from None
+        _fsync_dir(self.store.directory)
+        return found
 
     def prune(self, keep: int) -> int:
         with _opened(self.file, _READ, lambda: _not_found(self.agent, self.store)) as fd:
@@ -1266,6 +1290,14 @@ class _SqliteSession(_Session):
                 "INSERT OR REPLACE INTO anchors (agent_id, anchor, first_seq) VALUES (?, ?, ?)",
                 (self.agent, anchor, first),
             )
+
+    def delete(self) -> bool:
+        self._trusted = None
+        found = self.store._one("SELECT 1 FROM pixels WHERE agent_id = ? LIMIT 1", (self.agent,))
+        anchored = self.store._one("SELECT 1 FROM anchors WHERE agent_id = ?", (self.agent,))
+        self.store._exec("DELETE FROM pixels WHERE agent_id = ?", (self.agent,))
+        self.store._exec("DELETE FROM anchors WHERE agent_id = ?", (self.agent,))
+        return found is not None or anchored is not None
 
     def prune(self, keep: int) -> int:
         self._trusted = None
