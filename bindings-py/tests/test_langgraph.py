@@ -50,6 +50,22 @@ def test_conformance_on_sqlite(tmp_path) -> None:
     conformance(sqlite)
 
 
+def test_conformance_on_postgres(servers) -> None:
+    def postgres():
+        return tp.open_store(servers["TOKENPIXEL_TEST_PG"])
+
+    conformance(postgres)
+
+
+def test_conformance_on_s3(servers) -> None:
+    import uuid
+
+    def s3():
+        return tp.S3Store(servers["TOKENPIXEL_TEST_BUCKET"], f"lg-{uuid.uuid4().hex[:8]}/")
+
+    conformance(s3)
+
+
 class State(TypedDict):
     steps: Annotated[list[str], operator.add]
     total: int

@@ -137,11 +137,73 @@ class SqliteBlobs(BlobStore):
         return [r[0].decode() if isinstance(r[0], bytes) else r[0] for r in rows]
 
 
+class PostgresBlobs(BlobStore):
+    """A `tokenpixel_langgraph_blobs` table in the PostgreSQL store's database."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        store._exec(
+            "CREATE TABLE IF NOT EXISTS tokenpixel_langgraph_blobs"
+            " (hash text PRIMARY KEY, data bytea NOT NULL)"
+        )
+
+    def put(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        self.store._exec(
+            "INSERT INTO tokenpixel_langgraph_blobs (hash, data) VALUES (%s, %s)"
+            " ON CONFLICT (hash) DO NOTHING",
+            (digest, data),
+        )
+        return digest
+
+    def get(self, digest: str) -> Optional[bytes]:
+        row = self.store._one(
+            "SELECT data FROM tokenpixel_langgraph_blobs WHERE hash = %s", (digest,)
+        )
+        return bytes(row[0]) if row else None
+
+    def delete(self, digest: str) -> None:
+        self.store._exec("DELETE FROM tokenpixel_langgraph_blobs WHERE hash = %s", (digest,))
+
+    def all(self) -> list[str]:
+        return [r[0] for r in self.store._rows("SELECT hash FROM tokenpixel_langgraph_blobs")]
+
+
+class S3Blobs(BlobStore):
+    """Objects `<prefix>_blobs/<sha256 hex>` beside the S3 store's chains (`_blobs` is not an
+    agent id, so `agents()` never lists it)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.base = f"{store.prefix}_blobs/"
+
+    def put(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        self.store._create(self.base + digest, data)  # exists already: the same bytes
+        return digest
+
+    def get(self, digest: str) -> Optional[bytes]:
+        return self.store._get(self.base + digest)
+
+    def delete(self, digest: str) -> None:
+        self.store._delete([self.base + digest])
+
+    def all(self) -> list[str]:
+        return [k[len(self.base) :] for k in self.store._keys(self.base)]
+
+
 def default_blobs(store: Store) -> BlobStore:
     if isinstance(store, JsonlStore):
         return DirectoryBlobs(Path(store.directory) / "blobs")
     if isinstance(store, SqliteStore):
         return SqliteBlobs(store)
+    from tokenpixel.pg_store import PostgresStore
+    from tokenpixel.s3_store import S3Store
+
+    if isinstance(store, PostgresStore):
+        return PostgresBlobs(store)
+    if isinstance(store, S3Store):
+        return S3Blobs(store)
     raise make_error(
         "INVALID_ARGUMENT",
         f"TokenPixelSaver needs a blob store for {type(store).__name__}: pass blobs=...",
@@ -569,6 +631,11 @@ class TokenPixelSaver(BaseCheckpointSaver[str]):
         }
         chain = Chain(agent, SESSION)
         pixels = [chain.emit(_corridor(r), state=r) for r in [first, *keep]]
+        from tokenpixel.s3_store import S3Store
+
+        if isinstance(self.store, S3Store):
+            # S3 has no atomic rewrite (12.11): delete, then write the new chain.
+            self.store.delete(agent)
         with self.store.transaction(agent) as tx:
             tx.replace(pixels, None)
         self._indexes.pop(agent, None)
