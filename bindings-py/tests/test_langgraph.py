@@ -232,3 +232,16 @@ def test_the_cli_verifies_a_langgraph_store(tmp_path) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     assert Path(tmp_path / "blobs").is_dir()
     assert "2 chains, 0 failed" in r.stdout  # the thread and the registry
+
+
+def test_the_example_runs(tmp_path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run(
+        [sys.executable, str(root / "examples" / "langgraph" / "graph.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "paused before: ('deploy',)" in r.stdout
+    assert "2 chains, 0 failed" in r.stdout
+    assert "tampered blob refused: HASH_MISMATCH" in r.stdout
