@@ -11,7 +11,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' bindin
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: all build test demo lint workflow-lint rust-test wasm-check py-dev py-test py-package-test pg-tools \
-	js-tools js-build js-test bench bench-py bench-js bench-pipeline bench-stores vectors clean help
+	js-tools js-build js-test bench bench-py bench-js bench-pipeline bench-stores bench-langgraph vectors clean help
 
 all: build
 
@@ -24,6 +24,7 @@ help:
 	@echo "make bench-js - wasm verify benchmark against canonicalize + node:crypto / @noble/hashes"
 	@echo "make bench-pipeline - Checkpointer.emit latency, sync and background, Python and Node"
 	@echo "make bench-stores - appends and verify MB/s of JSONL, SQLite, PostgreSQL and S3"
+	@echo "make bench-langgraph - TokenPixelSaver per step against LangGraph's own savers"
 	@echo "make vectors - regenerate tests/vectors/*.json from Rust"
 	@echo "make fuzz    - run each fuzz target for FUZZ_SECONDS (default 60) with cargo-fuzz"
 
@@ -141,6 +142,10 @@ BENCH_N ?= 20000
 # Store throughput (appends, 8 writers, verify MB/s) for JSONL, SQLite, PostgreSQL and S3.
 bench-stores: py-dev pg-tools
 	$(PY) tests/servers/servers.py run -- $(PY) bindings-py/bench/bench_stores.py
+
+# TokenPixelSaver per step against LangGraph's SqliteSaver and InMemorySaver.
+bench-langgraph: py-dev
+	$(PY) bindings-py/bench/bench_langgraph.py
 
 bench-pipeline: py-dev js-build
 	$(PY) bindings-py/bench/bench_pipeline.py $(BENCH_N)

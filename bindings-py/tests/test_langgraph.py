@@ -170,20 +170,27 @@ def test_verification_is_incremental(tmp_path, monkeypatch) -> None:
             return self.inner.finish()
 
     monkeypatch.setattr(lg, "JsonlVerifier", Counting)
-    saver = TokenPixelSaver(tp.JsonlStore(tmp_path))
-    app = graph(saver)
+    store = tp.JsonlStore(tmp_path)
+    writer, reader = TokenPixelSaver(store), TokenPixelSaver(store)
+    app = graph(writer)
     config = {"configurable": {"thread_id": "inc"}}
     app.invoke({"steps": [], "total": 1}, config)
-    saver.get_tuple(config)
+    count = store.verify(agent_for("inc", "")).count
     fed.clear()
-    saver.get_tuple(config)
+    reader.get_tuple(config)
+    assert sum(fed) == count  # the first read verifies the whole chain
+    fed.clear()
+    reader.get_tuple(config)
     assert sum(fed) == 0  # nothing new: nothing verified again
-    before = tp.JsonlStore(tmp_path).verify(agent_for("inc", "")).count
+    app.invoke(None, config)  # another saver (process) goes on
     fed.clear()
-    app.invoke(None, config)  # the graph reads and writes through the saver several times
-    saver.get_tuple(config)
-    store_count = tp.JsonlStore(tmp_path).verify(agent_for("inc", "")).count
-    assert 0 < sum(fed) == store_count - before  # each new pixel verified once, no more
+    reader.get_tuple(config)
+    added = store.verify(agent_for("inc", "")).count - count
+    assert 0 < added == sum(fed)  # only the pixels added since
+    # What a saver sealed itself it does not verify again.
+    fed.clear()
+    writer.get_tuple(config)
+    assert sum(fed) == 0
 
 
 def test_delete_thread_removes_chain_and_unused_blobs_and_records_it(tmp_path) -> None:

@@ -375,6 +375,16 @@ class TokenPixelSaver(BaseCheckpointSaver[str]):
             )
             pixels = [chain.emit(_corridor(r), state=r) for r in records]
             tx.extend(pixels)
+        with self._lock:  # the verified index goes on with what was just sealed here
+            cached = self._indexes.get(agent)
+            before = head.hash if head is not None else None
+            if (cached is not None and cached.head == before) or (cached is None and new):
+                index = cached if cached is not None else _Index()
+                for pixel in pixels:
+                    index.apply(pixel.state)
+                index.count += len(pixels)
+                index.head = pixels[-1].hash
+                self._indexes[agent] = index
         if new:
             self._register({"type": "langgraph.thread", "thread": thread, "ns": ns, "agent": agent})
 
