@@ -43,6 +43,13 @@ create_exception!(
     "A store operation failed: CHAIN_CONFLICT, STORE_LOCKED, STORE_IO, STORE_CORRUPT, UNSAFE_PATH, NOT_FOUND, AMBIGUOUS_KEY."
 );
 
+create_exception!(
+    tokenpixel,
+    SignatureError,
+    TokenPixelError,
+    "A signed note, checkpoint or proof failed: MALFORMED_NOTE, UNKNOWN_KEY, BAD_SIGNATURE, ORIGIN_MISMATCH, TRUNCATED, ROOT_MISMATCH, PROOF_INVALID."
+);
+
 /// The Python exception for a core error.
 pub fn to_pyerr(py: Python<'_>, e: &Error) -> PyErr {
     with_code(py, e.family(), e.to_string(), e.code(), e.reason())
@@ -62,6 +69,7 @@ pub fn with_code(
         Family::Chain => ChainError::new_err(message),
         Family::Argument => ArgumentError::new_err(message),
         Family::Store => StoreError::new_err(message),
+        Family::Signature => SignatureError::new_err(message),
     };
     let value = err.value(py);
     // Setting attributes on a fresh exception instance cannot fail in practice; if it did,
@@ -95,5 +103,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ChainError", py.get_type::<ChainError>())?;
     m.add("ArgumentError", py.get_type::<ArgumentError>())?;
     m.add("StoreError", py.get_type::<StoreError>())?;
+    m.add("SignatureError", py.get_type::<SignatureError>())?;
     Ok(())
 }

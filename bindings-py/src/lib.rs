@@ -6,6 +6,7 @@ mod convert;
 mod error;
 mod pipeline;
 mod store;
+mod tlog;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -727,6 +728,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     error::register(m)?;
     store::register(m)?;
     pipeline::register(m)?;
+    tlog::register(m)?;
     m.add_class::<PyPixel>()?;
     m.add_class::<PyChain>()?;
     m.add_class::<PyVerifyReport>()?;

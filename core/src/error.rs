@@ -158,6 +158,60 @@ pub enum Error {
         kind: StoreErrorKind,
         detail: String,
     },
+
+    /// A signed note, checkpoint or proof failed (`docs/SPEC.md` section 14).
+    #[error("{detail}")]
+    Signed {
+        kind: SignedErrorKind,
+        detail: String,
+    },
+}
+
+/// The signature family's codes (`docs/SPEC.md` sections 7 and 14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignedErrorKind {
+    /// A note, checkpoint or proof file is not in its format (including non-canonical base64
+    /// and oversize lines).
+    MalformedNote,
+    /// No signature by a key the caller trusts (or the key text is not a verifier key).
+    UnknownKey,
+    /// A signature by a trusted key does not verify.
+    BadSignature,
+    /// The checkpoint's origin is not the chain's.
+    OriginMismatch,
+    /// The chain is shorter than a signed checkpoint's size: pixels were cut from the end.
+    Truncated,
+    /// The chain's first N pixels do not give the signed root.
+    RootMismatch,
+    /// An inclusion or consistency proof does not verify.
+    ProofInvalid,
+}
+
+impl SignedErrorKind {
+    /// Every signature code with its kind, in the order of [`ALL_CODES`].
+    pub const ALL: [(SignedErrorKind, &'static str); 7] = [
+        (SignedErrorKind::MalformedNote, "MALFORMED_NOTE"),
+        (SignedErrorKind::UnknownKey, "UNKNOWN_KEY"),
+        (SignedErrorKind::BadSignature, "BAD_SIGNATURE"),
+        (SignedErrorKind::OriginMismatch, "ORIGIN_MISMATCH"),
+        (SignedErrorKind::Truncated, "TRUNCATED"),
+        (SignedErrorKind::RootMismatch, "ROOT_MISMATCH"),
+        (SignedErrorKind::ProofInvalid, "PROOF_INVALID"),
+    ];
+
+    /// The stable code, e.g. `"TRUNCATED"`.
+    pub fn code(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map(|(_, c)| *c)
+            .unwrap_or("MALFORMED_NOTE")
+    }
+
+    /// The kind for a signature code, if `code` is one.
+    pub fn from_code(code: &str) -> Option<SignedErrorKind> {
+        Self::ALL.iter().find(|(_, c)| *c == code).map(|(k, _)| *k)
+    }
 }
 
 /// The store family's codes (`docs/SPEC.md` sections 7 and 12).
@@ -227,6 +281,8 @@ pub enum Family {
     Argument,
     /// A store operation failed.
     Store,
+    /// A signed note, checkpoint or proof failed.
+    Signature,
 }
 
 impl Family {
@@ -238,6 +294,7 @@ impl Family {
             Family::Chain => "chain",
             Family::Argument => "argument",
             Family::Store => "store",
+            Family::Signature => "signature",
         }
     }
 
@@ -251,7 +308,7 @@ impl Family {
 }
 
 /// Every stable code with its family, in the order `docs/SPEC.md` lists them.
-pub const CODE_FAMILIES: [(&str, Family); 25] = [
+pub const CODE_FAMILIES: [(&str, Family); 32] = [
     ("MALFORMED_JSON", Family::Json),
     ("NOT_I_JSON", Family::Json),
     ("LIMIT_EXCEEDED", Family::Json),
@@ -277,6 +334,13 @@ pub const CODE_FAMILIES: [(&str, Family); 25] = [
     ("NOT_FOUND", Family::Store),
     ("AMBIGUOUS_KEY", Family::Store),
     ("QUEUE_FULL", Family::Store),
+    ("MALFORMED_NOTE", Family::Signature),
+    ("UNKNOWN_KEY", Family::Signature),
+    ("BAD_SIGNATURE", Family::Signature),
+    ("ORIGIN_MISMATCH", Family::Signature),
+    ("TRUNCATED", Family::Signature),
+    ("ROOT_MISMATCH", Family::Signature),
+    ("PROOF_INVALID", Family::Signature),
 ];
 
 impl Error {
@@ -301,6 +365,7 @@ impl Error {
             Error::AnchorMismatch { .. } => "ANCHOR_MISMATCH",
             Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
             Error::Store { kind, .. } => kind.code(),
+            Error::Signed { kind, .. } => kind.code(),
         }
     }
 
@@ -325,6 +390,7 @@ impl Error {
             | Error::AnchorMismatch { .. } => Family::Chain,
             Error::InvalidArgument { .. } => Family::Argument,
             Error::Store { .. } => Family::Store,
+            Error::Signed { .. } => Family::Signature,
         }
     }
 
@@ -355,7 +421,8 @@ impl Error {
             | Error::LimitExceeded { .. }
             | Error::NotCanonical { .. }
             | Error::InvalidArgument { .. }
-            | Error::Store { .. } => None,
+            | Error::Store { .. }
+            | Error::Signed { .. } => None,
         }
     }
 
@@ -390,10 +457,10 @@ impl Error {
 }
 
 /// Every stable code, in the order `docs/SPEC.md` lists them.
-pub const ALL_CODES: [&str; 25] = {
-    let mut out = [""; 25];
+pub const ALL_CODES: [&str; 32] = {
+    let mut out = [""; 32];
     let mut i = 0;
-    while i < 25 {
+    while i < 32 {
         out[i] = CODE_FAMILIES[i].0;
         i += 1;
     }

@@ -38,6 +38,7 @@ mod json;
 mod pixel;
 pub mod store;
 mod summary;
+pub mod tlog;
 mod tokens;
 mod verify;
 
@@ -47,7 +48,8 @@ pub use context::{validate_context, CONTEXT_KEYS};
 pub use corridor::{segment_name, Corridor, District, DISTRICTS, MAX_CORRIDOR_LEN};
 pub use diff::{diff, diff_range, Diff};
 pub use error::{
-    Error, Family, IJsonReason, Position, Result, StoreErrorKind, ALL_CODES, CODE_FAMILIES,
+    Error, Family, IJsonReason, Position, Result, SignedErrorKind, StoreErrorKind, ALL_CODES,
+    CODE_FAMILIES,
 };
 pub use hash::{Digest, GENESIS, GENESIS_HASH, PIXEL_DOMAIN, STATE_DOMAIN};
 /// Conversion helpers for the bindings (value building with JSON paths). Not public API:

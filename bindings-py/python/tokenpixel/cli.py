@@ -305,6 +305,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         agents = [agent_of(args, store)] if named else store.agents()
         if not agents:
             raise UsageError(f"no chains in {args.store}")
+        if args.key:
+            return verify_keys(args, store, agents)
         if args.all:
             return verify_all(store, agents, args)
         for agent in agents:
@@ -397,6 +399,110 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(f"{outcome.status:<10} {agent}: {outcome.message}")
         worst = max(worst, 0 if outcome.ok else 1)
     return worst
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from tokenpixel import signing
+
+    signer = signing.keygen(args.name)
+    out = args.out or f"{args.name.replace('/', '_')}.key"
+    signing.write_key(out, signer)
+    print(signer.verifier)
+    print(f"private key written to {out} (mode 0600): keep it secret", file=sys.stderr)
+    return 0
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    from tokenpixel import signing
+
+    store = open_store(args)
+    agent = agent_of(args, store)
+    signer = signing.read_key(args.key)
+    note = signing.sign_head(store, agent, signer, args.log or signer.name)
+    if args.json:
+        emit_json({"agentId": agent, "checkpoint": note})
+    else:
+        print(note, end="")
+    return 0
+
+
+def verify_keys(args: argparse.Namespace, store: Store, agents: list[str]) -> int:
+    """`verify --key`: each chain and its signed checkpoint (SPEC 14.6)."""
+    from tokenpixel import signing
+
+    failed = 0
+    for agent in agents:
+        try:
+            head = signing.verify_signed(store, agent, args.key, log=args.log)
+        except TokenPixelError as e:
+            failed += 1
+            print(f"FAIL  {agent}: {e.code}: {e}")
+            continue
+        extra = f", {head.count - head.size} pixels after it" if head.count > head.size else ""
+        print(
+            f"OK    {agent}: signed by {', '.join(head.signed_by)} at size {head.size}"
+            f" (root {head.root}){extra}"
+        )
+    return 1 if failed else 0
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    from tokenpixel import signing
+
+    store = open_store(args)
+    agent = agent_of(args, store)
+    text = signing.prove(store, agent, args.seq)
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"proof of seq {args.seq} written to {args.out}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def cmd_verify_proof(args: argparse.Namespace) -> int:
+    from tokenpixel import signing
+
+    try:
+        text = Path(args.file).read_text()
+    except OSError as e:
+        raise UsageError(f"cannot read {args.file}: {e.strerror or e}") from None
+    try:
+        proved = signing.verify_proof(text, args.key)
+    except TokenPixelError as e:
+        if e.code in ("PROOF_INVALID", "BAD_SIGNATURE", "UNKNOWN_KEY", "HASH_MISMATCH"):
+            print(f"FAIL  {args.file}: {e.code}: {e}")
+            return 1
+        raise
+    print(
+        f"OK    {args.file}: seq {proved['seq']} is in {proved['origin']} at size "
+        f"{proved['size']}, signed by {', '.join(proved['signedBy'])}"
+    )
+    return 0
+
+
+def cmd_consistency(args: argparse.Namespace) -> int:
+    from tokenpixel import signing
+
+    store = open_store(args)
+    agent = agent_of(args, store)
+    notes = []
+    for name in (args.old, args.new):
+        try:
+            notes.append(Path(name).read_text())
+        except OSError as e:
+            raise UsageError(f"cannot read {name}: {e.strerror or e}") from None
+    try:
+        proof = signing.check_consistency(store, agent, notes[0], notes[1], args.key)
+    except TokenPixelError as e:
+        if e.code in ("PROOF_INVALID", "TRUNCATED", "ROOT_MISMATCH", "ORIGIN_MISMATCH"):
+            print(f"FAIL  {e.code}: {e}")
+            return 1
+        raise
+    print(f"OK    the newer checkpoint extends the older ({len(proof)} proof hashes)")
+    for h in proof:
+        print(h)
+    return 0
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -611,8 +717,41 @@ def build_parser() -> argparse.ArgumentParser:
         "--expect-head", metavar="HASH", help="exit 1 unless the chain ends at this hash"
     )
     p.add_argument("--all", action="store_true", help="every chain, in parallel, as a table")
+    p.add_argument(
+        "--key",
+        action="append",
+        metavar="VKEY",
+        help="a verifier key: also check the signed checkpoint (repeatable)",
+    )
+    p.add_argument("--log", help="the log name the checkpoint's origin must start with")
     p.add_argument("--jobs", type=int, help="chains verified at once with --all (default: CPUs)")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("keygen", parents=[common], help="a new Ed25519 signing key")
+    p.add_argument("--name", required=True, help="the key (and log) name, e.g. example.com/ci")
+    p.add_argument("--out", help="the private key file (default <name>.key; never overwritten)")
+    p.set_defaults(func=cmd_keygen)
+
+    p = sub.add_parser("sign", parents=[common], help="sign a checkpoint of the chain's head")
+    p.add_argument("--key", required=True, help="the private key file")
+    p.add_argument("--log", help="the log name in the origin (default: the key's name)")
+    p.set_defaults(func=cmd_sign)
+
+    p = sub.add_parser("prove", parents=[common], help="an inclusion proof file for one pixel")
+    p.add_argument("--seq", type=int, required=True, help="the pixel's seq")
+    p.add_argument("--out", help="write the proof here (default: stdout)")
+    p.set_defaults(func=cmd_prove)
+
+    p = sub.add_parser("verify-proof", parents=[common], help="check a proof file, no chain needed")
+    p.add_argument("file", help="a proof file (c2sp.org/tlog-proof@v1)")
+    p.add_argument("--key", action="append", required=True, metavar="VKEY", help="a verifier key")
+    p.set_defaults(func=cmd_verify_proof)
+
+    p = sub.add_parser("consistency", parents=[common], help="a newer checkpoint extends an older")
+    p.add_argument("old", help="the older signed checkpoint file")
+    p.add_argument("new", help="the newer signed checkpoint file")
+    p.add_argument("--key", action="append", required=True, metavar="VKEY", help="a verifier key")
+    p.set_defaults(func=cmd_consistency)
 
     p = sub.add_parser("sync", parents=[common], help="copy chains between stores, verifying")
     p.add_argument("src", help="the store to copy from (a path or URL)")
