@@ -1,5 +1,6 @@
 // Types for the Checkpointer and the automatic triggers of `tokenpixel/node` (issue 10).
 import type { EmitOptions, TokenPixel } from "./index.js";
+import type { AsyncStore } from "./stores.js";
 
 /** What a store must offer a Checkpointer: the public transaction of docs/SPEC.md 12.1. */
 export interface TransactionalStore {
@@ -25,7 +26,11 @@ export interface CheckpointEvent {
 
 export interface CheckpointerOptions {
   sessionId?: string;
-  /** Seal on the caller, write in the background (the writer lock is held until close()). */
+  /**
+   * Seal on the caller, write in the background (the writer lock is held until close()).
+   * Sync stores only (JsonlStore): with an async store (PostgresStore, S3Store) it is
+   * INVALID_ARGUMENT for now.
+   */
   background?: boolean;
   /** Background queue bound (default 1024). */
   queueSize?: number;
@@ -39,6 +44,12 @@ export interface CheckpointerOptions {
    * a MeterProvider.
    */
   metrics?: boolean | { getMeter(name: string, version?: string): unknown };
+  /**
+   * How often `emitAsync` on an async store re-reads the head, re-seals and tries again after
+   * CHAIN_CONFLICT (another writer took the seq; S3, SPEC 12.9), with a short random back-off
+   * (default 16).
+   */
+  retries?: number;
 }
 
 /** A stage in progress: what the post pixel records. */
@@ -54,15 +65,29 @@ export class Stage {
 }
 
 export class Checkpointer {
-  constructor(store: TransactionalStore, agentId: string, options?: CheckpointerOptions);
+  /** `store`: a sync store (JsonlStore) or an async one (`store.async === true`: PostgresStore, S3Store). */
+  constructor(store: TransactionalStore | AsyncStore, agentId: string, options?: CheckpointerOptions);
   readonly agentId: string;
   readonly sessionId: string;
-  readonly store: TransactionalStore;
-  /** The newest pixel (in-memory in background mode). */
+  readonly store: TransactionalStore | AsyncStore;
+  /** Whether the store is async (then use emitAsync and headAsync). */
+  readonly async: boolean;
+  readonly retries: number;
+  /** The newest pixel (in-memory in background mode). INVALID_ARGUMENT on an async store: use headAsync(). */
   readonly head: TokenPixel | undefined;
+  /** The newest stored pixel, for every store. */
+  headAsync(): Promise<TokenPixel | undefined>;
   /** Emitted pixels not yet durable (background mode). */
   readonly pending: number;
+  /** Emits and persists the next pixel (sync stores only: INVALID_ARGUMENT on an async store). */
   emit(corridor: string, options?: EmitOptions): TokenPixel;
+  /**
+   * Emits and persists the next pixel, for every store. On an async store it runs one
+   * transaction and, on CHAIN_CONFLICT, re-reads the head and re-seals up to `retries` times;
+   * emits of one checkpointer run one after another in call order.
+   */
+  emitAsync(corridor: string, options?: EmitOptions): Promise<TokenPixel>;
+  /** Runs `fn` between NODE_PRE and NODE_POST (or NODE_ERROR) pixels; through emitAsync on an async store. */
   stage<T>(prefix: string, fn: (stage: Stage) => T | Promise<T>, options?: EmitOptions): Promise<T>;
   addListener(fn: (event: CheckpointEvent) => void): void;
   removeListener(fn: (event: CheckpointEvent) => void): void;

@@ -1,8 +1,12 @@
 // Types for `tokenpixel/node`: the Node-only JSONL store (docs/SPEC.md section 12).
 import type { TokenPixel, VerifyReport } from "./index.js";
 
-// The Checkpointer and triggers live in checkpointer.d.ts; `tokenpixel/node` exports both.
+// The Checkpointer and triggers live in checkpointer.d.ts, the shared stores (PostgreSQL, S3,
+// store URLs) in stores.d.ts; `tokenpixel/node` exports them all.
 export * from "./checkpointer.js";
+export * from "./stores.js";
+/** The PostgreSQL schema migrations (the core's text, run by every language) and the setup lock key. */
+export { PG_MIGRATIONS, PG_SETUP_LOCK } from "./index.js";
 
 /** What the store did about a torn last line left by a crash (12.5). */
 export interface Recovery {

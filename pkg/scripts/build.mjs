@@ -56,7 +56,20 @@ for (const [target, dir] of [
 // The nodejs target is CommonJS: mark its folder so Node never reads it as ESM.
 fs.writeFileSync(path.join(dist, "wasm-node", "package.json"), '{ "type": "commonjs" }\n');
 
-for (const f of ["api.js", "node.mjs", "node.cjs", "web.js", "store.mjs", "checkpointer.mjs", "metrics.mjs", "node-entry.mjs", "cli.mjs"]) {
+for (const f of [
+  "api.js",
+  "node.mjs",
+  "node.cjs",
+  "web.js",
+  "store.mjs",
+  "pg_store.mjs",
+  "s3_store.mjs",
+  "open_store.mjs",
+  "checkpointer.mjs",
+  "metrics.mjs",
+  "node-entry.mjs",
+  "cli.mjs",
+]) {
   fs.copyFileSync(path.join(pkg, "src", f), path.join(dist, f));
 }
 
@@ -80,6 +93,21 @@ fs.writeFileSync(
   path.join(dist, "store.cjs"),
   toCjs(fs.readFileSync(path.join(pkg, "src/store.mjs"), "utf8"), { "./node.mjs": "./node.cjs" }),
 );
+for (const name of ["pg_store", "s3_store"]) {
+  fs.writeFileSync(
+    path.join(dist, `${name}.cjs`),
+    toCjs(fs.readFileSync(path.join(pkg, `src/${name}.mjs`), "utf8"), { "./node.mjs": "./node.cjs" }),
+  );
+}
+fs.writeFileSync(
+  path.join(dist, "open_store.cjs"),
+  toCjs(fs.readFileSync(path.join(pkg, "src/open_store.mjs"), "utf8"), {
+    "./node.mjs": "./node.cjs",
+    "./store.mjs": "./store.cjs",
+    "./pg_store.mjs": "./pg_store.cjs",
+    "./s3_store.mjs": "./s3_store.cjs",
+  }),
+);
 fs.writeFileSync(
   path.join(dist, "metrics.cjs"),
   toCjs(fs.readFileSync(path.join(pkg, "src/metrics.mjs"), "utf8"), { "./node.mjs": "./node.cjs" }),
@@ -91,7 +119,16 @@ fs.writeFileSync(
 // `tokenpixel/node` in CommonJS: the same exports as node-entry.mjs.
 fs.writeFileSync(
   path.join(dist, "node-entry.cjs"),
-  '"use strict";\nmodule.exports = { ...require("./store.cjs"), ...require("./checkpointer.cjs") };\n',
+  '"use strict";\nconst { PG_MIGRATIONS, PG_SETUP_LOCK } = require("./node.cjs");\n' +
+    "module.exports = {\n" +
+    '  ...require("./store.cjs"),\n' +
+    '  ...require("./pg_store.cjs"),\n' +
+    '  ...require("./s3_store.cjs"),\n' +
+    '  ...require("./open_store.cjs"),\n' +
+    '  ...require("./checkpointer.cjs"),\n' +
+    "  PG_MIGRATIONS,\n" +
+    "  PG_SETUP_LOCK,\n" +
+    "};\n",
 );
 fs.chmodSync(path.join(dist, "cli.mjs"), 0o755); // the `tokenpixel` bin
 fs.copyFileSync(path.join(root, "README.md"), path.join(pkg, "README.md"));

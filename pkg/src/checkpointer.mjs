@@ -6,10 +6,17 @@ import { Chain, TokenPixelError, canonicalJson, corridor, makeError } from "./no
 
 const DEFAULT_QUEUE = 1024;
 const DEFAULT_BATCH = 256;
+const DEFAULT_RETRIES = 16;
 const open = new Set(); // background checkpointers to drain at process exit
 
 function argumentError(message) {
   return makeError("INVALID_ARGUMENT", `invalid argument: ${message}`);
+}
+
+/** A short random back-off before retry `attempt` (0, 1, ...): up to 1 ms doubling to 64 ms. */
+function backoff(attempt) {
+  const ms = Math.random() * 2 ** Math.min(attempt, 6);
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The corridor's district number and chamber name (`DISTRICT_4.CHAMBER_EXEC.NODE_PRE`). */
@@ -71,7 +78,10 @@ export class Stage {
  * Emits pixels for one agent and persists them in `store` through its public transaction.
  *
  * Sync mode: each emit takes the writer lock, continues from the stored head, appends.
- * Background mode (`{background: true}`): the checkpointer holds the writer lock until
+ * Async stores (`store.async === true`: PostgresStore, S3Store): `await emitAsync()`; on
+ * CHAIN_CONFLICT (another writer took the seq) it re-reads the head, re-seals and tries again,
+ * up to `retries` times (default 16) with a short random back-off (SPEC 12.9).
+ * Background mode (`{background: true}`, sync stores only): the checkpointer holds the writer lock until
  * `close()`; `emit` seals the pixel at once (hash and seq known) and queues the write, which
  * runs after the caller's synchronous code (batched). A full queue blocks (drains on the
  * caller) or throws QUEUE_FULL (`onFull: "throw"`). A failed write is thrown by the next
@@ -83,16 +93,32 @@ export class Checkpointer {
   #listeners = [];
   #bg = null;
   #metrics;
+  #async;
+  #emitting = Promise.resolve();
 
   constructor(store, agentId, options = {}) {
     if (!store || typeof store.transaction !== "function") throw argumentError("store must offer transaction()");
-    const { sessionId, background = false, queueSize = DEFAULT_QUEUE, onFull = "block", batchSize = DEFAULT_BATCH, metrics = true } = options;
+    const {
+      sessionId,
+      background = false,
+      queueSize = DEFAULT_QUEUE,
+      onFull = "block",
+      batchSize = DEFAULT_BATCH,
+      metrics = true,
+      retries = DEFAULT_RETRIES,
+    } = options;
     if (typeof metrics !== "boolean" && metrics !== null && typeof metrics?.getMeter !== "function") {
       throw argumentError("metrics must be true, false or an OpenTelemetry MeterProvider");
     }
     if (!Number.isSafeInteger(queueSize) || queueSize < 1) throw argumentError("queueSize must be a positive integer");
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw argumentError("batchSize must be a positive integer");
     if (onFull !== "block" && onFull !== "throw") throw argumentError('onFull must be "block" or "throw"');
+    if (!Number.isSafeInteger(retries) || retries < 0) throw argumentError("retries must be an integer >= 0");
+    this.#async = store.async === true;
+    if (background && this.#async) {
+      throw argumentError("background mode needs a synchronous store (JsonlStore); with an async store, await emitAsync()");
+    }
+    this.retries = retries;
     this.#store = store;
     this.agentId = agentId;
     this.#chain = new Chain(agentId, sessionId);
@@ -108,11 +134,28 @@ export class Checkpointer {
     return this.#store;
   }
 
+  /** Whether the store is async (emit through emitAsync). */
+  get async() {
+    return this.#async;
+  }
+
   /** The newest pixel: the in-memory head in background mode, else the stored head. */
   get head() {
     if (this.#bg) return this.#chain.head;
+    if (this.#async) throw argumentError("the store is async: use await checkpointer.headAsync()");
     try {
       return this.#store.latest(this.agentId);
+    } catch (err) {
+      if (err instanceof TokenPixelError && err.code === "NOT_FOUND") return undefined;
+      throw err;
+    }
+  }
+
+  /** The newest pixel, for every store: the stored head (async stores too), or undefined. */
+  async headAsync() {
+    if (!this.#async) return this.head;
+    try {
+      return await this.#store.latest(this.agentId);
     } catch (err) {
       if (err instanceof TokenPixelError && err.code === "NOT_FOUND") return undefined;
       throw err;
@@ -144,6 +187,7 @@ export class Checkpointer {
 
   /** Emits the next pixel and persists it (or queues it, in background mode). */
   emit(corridorText, options = {}) {
+    if (this.#async) throw argumentError("the store is async: use await checkpointer.emitAsync(corridor, fields)");
     const started = performance.now();
     let pixel;
     if (this.#bg) {
@@ -156,6 +200,47 @@ export class Checkpointer {
       });
       this.#notify(pixel);
     }
+    this.#metrics?.latency.record((performance.now() - started) / 1000, attributes(this.agentId, pixel.corridor));
+    return pixel;
+  }
+
+  /**
+   * Emits the next pixel and persists it, for every store: a sync store's emit, or an async
+   * store's transaction, retried on CHAIN_CONFLICT (re-read the head, re-seal) up to `retries`
+   * times. Emits of one checkpointer run one after another, in call order.
+   */
+  emitAsync(corridorText, options = {}) {
+    if (!this.#async) {
+      try {
+        return Promise.resolve(this.emit(corridorText, options));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    const run = this.#emitting.then(() => this.#emitStored(corridorText, options));
+    this.#emitting = run.catch(() => {});
+    return run;
+  }
+
+  async #emitStored(corridorText, options) {
+    const started = performance.now();
+    let pixel;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        pixel = await this.#store.transaction(this.agentId, async (tx) => {
+          this.#sync(await tx.head());
+          const next = this.#chain.emit(corridorText, options);
+          await tx.append(next);
+          return next;
+        });
+        break;
+      } catch (err) {
+        if (!(err instanceof TokenPixelError && err.code === "CHAIN_CONFLICT") || attempt >= this.retries) throw err;
+        // Another writer took the seq: the next attempt starts from its head (never re-sends this pixel).
+        await backoff(attempt);
+      }
+    }
+    this.#notify(pixel);
     this.#metrics?.latency.record((performance.now() - started) / 1000, attributes(this.agentId, pixel.corridor));
     return pixel;
   }
@@ -186,7 +271,7 @@ export class Checkpointer {
   async stage(prefix, fn, options = {}) {
     if (typeof prefix !== "string") throw argumentError("prefix must be a string");
     if (typeof fn !== "function") throw argumentError("fn must be a function");
-    const st = new Stage(prefix, this.emit(`${prefix}.NODE_PRE`, options));
+    const st = new Stage(prefix, this.#async ? await this.emitAsync(`${prefix}.NODE_PRE`, options) : this.emit(`${prefix}.NODE_PRE`, options));
     let result;
     try {
       result = await fn(st);
@@ -196,10 +281,11 @@ export class Checkpointer {
       const context = { ...(st.context ?? st.pre.context ?? {}) };
       context.variables = { ...(context.variables ?? {}), error_type: type, error_msg: message.slice(0, 2000) };
       context.notes = `Error: ${type}: ${message.slice(0, 500)}`;
-      st.error = this.emit(`${prefix}.NODE_ERROR`, { ...st.fields(), context });
+      const fields = { ...st.fields(), context };
+      st.error = this.#async ? await this.emitAsync(`${prefix}.NODE_ERROR`, fields) : this.emit(`${prefix}.NODE_ERROR`, fields);
       throw err;
     }
-    st.post = this.emit(`${prefix}.NODE_POST`, st.fields());
+    st.post = this.#async ? await this.emitAsync(`${prefix}.NODE_POST`, st.fields()) : this.emit(`${prefix}.NODE_POST`, st.fields());
     return result;
   }
 
