@@ -4,6 +4,7 @@ tests/servers/servers.py."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -595,3 +596,43 @@ def test_pg_kill_9_mid_transaction_rolls_back_and_frees_the_lock(servers) -> Non
     assert all("lost" not in (p.state or {}) for p in store.list(agent))
     assert store.verify(agent).ok
     store.close()
+
+
+NODE_WRITER = """
+import { Checkpointer, openStore } from "tokenpixel/node";
+const [url, agent, n, tag] = process.argv.slice(1);
+const store = await openStore(url);
+const cp = new Checkpointer(store, agent, { sessionId: tag, retries: 1000 });
+for (let i = 0; i < Number(n); i++) {
+  const p = await cp.emitAsync("DISTRICT_4.CHAMBER_EXEC.NODE_POST", { state: { w: tag, i } });
+  process.stdout.write(p.hash + "\\n");  // acknowledged
+}
+await store.close?.();
+"""
+
+
+def test_python_and_node_writers_race_on_one_agent(shared) -> None:
+    """Four Python and four Node processes append to one agent at once (issue 11)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    agent = fresh_agent()
+    n = 40 if isinstance(shared, S3Store) else 200
+    procs = run_writers(shared.url, agent, 4, n)
+    procs += [
+        subprocess.Popen(
+            ["node", "--input-type=module", "-e", NODE_WRITER, shared.url, agent, str(n), f"n{k}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=os.path.join(root, "pkg"),
+        )
+        for k in range(4)
+    ]
+    acknowledged: set[str] = set()
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+        acknowledged |= set(out.split())
+    assert len(acknowledged) == 8 * n
+    check_race(shared, agent, acknowledged, 8 * n)
+    sessions = {tp.TokenPixel.from_json(line).session_id for line in shared.lines(agent)}
+    assert sessions == {f"w{k}" for k in range(4)} | {f"n{k}" for k in range(4)}
