@@ -156,7 +156,7 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
 	$(PYTHON) fuzz/seed.py
-	for t in canonicalize pixel verify_jsonl; do \
+	for t in canonicalize pixel verify_jsonl signed; do \
 		$(CARGO) fuzz run -s none -O $$t fuzz/corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=16384 || exit 1; \
 	done
 
