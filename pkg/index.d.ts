@@ -92,9 +92,17 @@ export type ErrorCode =
   | "STORE_CORRUPT"
   | "UNSAFE_PATH"
   | "NOT_FOUND"
-  | "AMBIGUOUS_KEY";
+  | "AMBIGUOUS_KEY"
+  | "QUEUE_FULL"
+  | "MALFORMED_NOTE"
+  | "UNKNOWN_KEY"
+  | "BAD_SIGNATURE"
+  | "ORIGIN_MISMATCH"
+  | "TRUNCATED"
+  | "ROOT_MISMATCH"
+  | "PROOF_INVALID";
 
-export type ErrorFamily = "json" | "schema" | "chain" | "argument" | "store";
+export type ErrorFamily = "json" | "schema" | "chain" | "argument" | "store" | "signature";
 
 /** Every tokenpixel failure; `code` is stable (docs/SPEC.md lists them). */
 export class TokenPixelError extends Error {
@@ -204,6 +212,53 @@ export const PG_MIGRATIONS: readonly string[];
 /** The advisory lock key the PostgreSQL store's setup() holds (SPEC 12.10). */
 export const PG_SETUP_LOCK: number;
 
+// --- signed heads and Merkle proofs (docs/SPEC.md section 14) ------------------------------
+
+/** An Ed25519 note signer (C2SP signed-note; Go's sumdb/note key texts). */
+export class NoteSigner {
+  /** A signer named `name` from a 32-byte secret seed. */
+  constructor(name: string, seed: Uint8Array);
+  /** A new signer with a fresh seed from `crypto.getRandomValues`. */
+  static generate(name: string): NoteSigner;
+  /** Reads a private key text `PRIVATE+KEY+<name>+<id>+<key>`. */
+  static fromText(text: string): NoteSigner;
+  readonly name: string;
+  /** The verifier key text `<name>+<id>+<key>`. */
+  readonly verifier: string;
+  /** The private key text (keep it secret). */
+  toText(): string;
+  /** The signed note of `text` (ending in a newline). */
+  sign(text: string): string;
+}
+export interface CheckpointInfo {
+  origin: string;
+  size: number;
+  /** base64 root hash */
+  root: string;
+  signedBy?: string[];
+}
+/** The RFC 9162 root (base64) of the tree whose leaves are these pixel hashes. */
+export function treeRoot(pixelHashes: string[]): string;
+export function inclusionProof(pixelHashes: string[], index: number, size: number): string[];
+export function consistencyProof(pixelHashes: string[], oldSize: number, newSize: number): string[];
+/** Throws PROOF_INVALID unless the proof shows the pixel at `index`. */
+export function verifyInclusion(pixelHash: string, index: number, size: number, proof: string[], root: string): void;
+export function verifyConsistency(oldSize: number, newSize: number, oldRoot: string, newRoot: string, proof: string[]): void;
+export function checkpointText(origin: string, size: number, root: string): string;
+export function originFor(log: string, agentId: string): string;
+/** A signed checkpoint verified against verifier keys (UNKNOWN_KEY, BAD_SIGNATURE, MALFORMED_NOTE). */
+export function openCheckpoint(note: string, verifierKeys: string[]): CheckpointInfo & { signedBy: string[] };
+/** A signed checkpoint's body, not verified. */
+export function readCheckpoint(note: string): CheckpointInfo;
+export function openNote(note: string, verifierKeys: string[]): { text: string; signedBy: string[] };
+export function proofText(index: number, proof: string[], checkpoint: string, line?: string): string;
+/** Checks a proof file with the verifier keys alone. */
+export function verifyProofText(
+  text: string,
+  verifierKeys: string[],
+  pixelHash?: string,
+): { seq: number; size: number; origin: string; signedBy: string[]; line: string | null };
+
 /** The five districts of the convention: `District.DEPLOYMENT === "DISTRICT_5"`. */
 export const District: Readonly<{
   INGESTION: "DISTRICT_1";
@@ -244,6 +299,19 @@ declare const api: {
   anchorRecord: typeof anchorRecord;
   parseAnchorRecord: typeof parseAnchorRecord;
   MAX_LINE_BYTES: number;
+  NoteSigner: typeof NoteSigner;
+  treeRoot: typeof treeRoot;
+  inclusionProof: typeof inclusionProof;
+  consistencyProof: typeof consistencyProof;
+  verifyInclusion: typeof verifyInclusion;
+  verifyConsistency: typeof verifyConsistency;
+  checkpointText: typeof checkpointText;
+  originFor: typeof originFor;
+  openCheckpoint: typeof openCheckpoint;
+  readCheckpoint: typeof readCheckpoint;
+  openNote: typeof openNote;
+  proofText: typeof proofText;
+  verifyProofText: typeof verifyProofText;
   PG_MIGRATIONS: readonly string[];
   PG_SETUP_LOCK: number;
   District: typeof District;

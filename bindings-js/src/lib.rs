@@ -6,6 +6,7 @@
 mod convert;
 mod error;
 mod store;
+mod tlog;
 
 use js_sys::{Array, Reflect, Uint8Array};
 use serde::Serialize;

@@ -244,38 +244,12 @@ fn verify_proof_text(
     verifier_keys: Vec<String>,
     pixel_hash: Option<&str>,
 ) -> PyResult<(u64, u64, String, Vec<String>, Option<String>)> {
-    let file = ProofFile::parse(text).map_err(py_err(py))?;
-    let line = match &file.extra {
-        Some(bytes) => Some(
-            String::from_utf8(bytes.clone())
-                .map_err(|_| argument_error(py, "the proof's extra data is not UTF-8"))?,
-        ),
-        None => None,
-    };
-    let hash = match (pixel_hash, &line) {
-        (Some(h), _) => digest(py, h)?,
-        (None, Some(l)) => {
-            let pixel = tokenpixel_core::Pixel::from_json(l).map_err(py_err(py))?;
-            // The line must be the pixel it claims: its own hashes are checked.
-            let report =
-                tokenpixel_core::verify(std::slice::from_ref(&pixel), Some(pixel.prev_hash()));
-            if let Some(f) = report.error {
-                return Err(py_err(py)(f.error));
-            }
-            pixel.hash()
-        }
-        (None, None) => {
-            return Err(argument_error(
-                py,
-                "the proof carries no pixel: pass pixel_hash",
-            ))
-        }
-    };
-    let signed = file
-        .verify(&tlog::pixel_leaf(&hash), &keys(py, verifier_keys)?)
+    let hash = pixel_hash.map(|h| digest(py, h)).transpose()?;
+    let keys = keys(py, verifier_keys)?;
+    let p = py
+        .detach(|| tlog::verify_proof_file(text, &keys, hash))
         .map_err(py_err(py))?;
-    let c = signed.checkpoint;
-    Ok((file.index, c.size, c.origin, signed.signed_by, line))
+    Ok((p.index, p.size, p.origin, p.signed_by, p.line))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -818,6 +818,60 @@ impl ProofFile {
     }
 }
 
+/// What a verified proof file shows: pixel `index` (its canonical `line`, when the file
+/// carries it) is in the tree of `size` pixels signed for `origin` by `signed_by`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proven {
+    pub index: u64,
+    pub size: u64,
+    pub origin: String,
+    pub signed_by: Vec<String>,
+    pub line: Option<String>,
+}
+
+/// Verifies a proof file (14.4) for the pixel it carries in its `extra` line (whose own
+/// hashes are checked first) or, when `pixel_hash` is given, for that pixel.
+pub fn verify_proof_file(
+    text: &str,
+    keys: &[VerifierKey],
+    pixel_hash: Option<Digest>,
+) -> Result<Proven> {
+    let file = ProofFile::parse(text)?;
+    let line = match &file.extra {
+        Some(bytes) => Some(String::from_utf8(bytes.clone()).map_err(|_| {
+            err(
+                SignedErrorKind::MalformedNote,
+                "proof file: the extra data is not UTF-8",
+            )
+        })?),
+        None => None,
+    };
+    let hash = match (pixel_hash, &line) {
+        (Some(h), _) => h,
+        (None, Some(l)) => {
+            let pixel = crate::Pixel::from_json(l)?;
+            let report = crate::verify(std::slice::from_ref(&pixel), Some(pixel.prev_hash()));
+            if let Some(f) = report.error {
+                return Err(f.error);
+            }
+            pixel.hash()
+        }
+        (None, None) => {
+            return Err(Error::argument(
+                "the proof file carries no pixel: give the pixel's hash",
+            ))
+        }
+    };
+    let signed = file.verify(&pixel_leaf(&hash), keys)?;
+    Ok(Proven {
+        index: file.index,
+        size: signed.checkpoint.size,
+        origin: signed.checkpoint.origin,
+        signed_by: signed.signed_by,
+        line,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -335,7 +335,88 @@ export function makeApi(wasm) {
     return wasm.estimateTokens(text);
   }
 
+  // --- signed heads and Merkle proofs (SPEC section 14) --------------------------------------
+  const strings = (xs, what) => {
+    if (!Array.isArray(xs) || xs.some((x) => typeof x !== "string")) throw argumentError(`${what} must be an array of strings`);
+    return xs;
+  };
+  const str = (x, what) => {
+    if (typeof x !== "string") throw argumentError(`${what} must be a string`);
+    return x;
+  };
+  const int = (x, what) => {
+    if (!Number.isSafeInteger(x) || x < 0) throw argumentError(`${what} must be an integer from 0 to 2^53 - 1`);
+    return x;
+  };
+
+  const WRAP = Symbol("wrap an inner signer");
+
+  /** An Ed25519 note signer (C2SP signed-note; Go's sumdb/note key texts). */
+  class NoteSigner {
+    #inner;
+
+    /** A signer named `name` from a 32-byte secret `seed` (Uint8Array). */
+    constructor(name, seed) {
+      this.#inner = name === WRAP ? seed : call(() => new wasm.NoteSigner(str(name, "name"), bytesArg(seed, "seed")));
+    }
+
+    /** A new signer with a fresh seed from `crypto.getRandomValues`. */
+    static generate(name) {
+      return new NoteSigner(name, globalThis.crypto.getRandomValues(new Uint8Array(32)));
+    }
+
+    /** Reads a private key text `PRIVATE+KEY+<name>+<id>+<key>`. */
+    static fromText(text) {
+      return new NoteSigner(WRAP, call(() => wasm.NoteSigner.fromText(str(text, "text").trim())));
+    }
+
+    get name() {
+      return this.#inner.name;
+    }
+
+    /** The verifier key text `<name>+<id>+<key>` to hand to verifiers. */
+    get verifier() {
+      return this.#inner.verifier;
+    }
+
+    /** The private key text (keep it secret). */
+    toText() {
+      return this.#inner.toText();
+    }
+
+    /** The signed note of `text` (which ends in a newline). */
+    sign(text) {
+      return call(() => this.#inner.sign(str(text, "text")));
+    }
+  }
+
+  const tlog = {
+    /** The RFC 9162 root (base64) of the tree whose leaves are these pixel hashes, in order. */
+    treeRoot: (hashes) => call(() => wasm.treeRoot(strings(hashes, "hashes"))),
+    inclusionProof: (hashes, index, size) => call(() => wasm.inclusionProof(strings(hashes, "hashes"), int(index, "index"), int(size, "size"))),
+    consistencyProof: (hashes, oldSize, newSize) =>
+      call(() => wasm.consistencyProof(strings(hashes, "hashes"), int(oldSize, "oldSize"), int(newSize, "newSize"))),
+    verifyInclusion: (pixelHash, index, size, proof, root) =>
+      call(() => wasm.verifyInclusion(str(pixelHash, "pixelHash"), int(index, "index"), int(size, "size"), strings(proof, "proof"), str(root, "root"))),
+    verifyConsistency: (oldSize, newSize, oldRoot, newRoot, proof) =>
+      call(() => wasm.verifyConsistency(int(oldSize, "oldSize"), int(newSize, "newSize"), str(oldRoot, "oldRoot"), str(newRoot, "newRoot"), strings(proof, "proof"))),
+    checkpointText: (origin, size, root) => call(() => wasm.checkpointText(str(origin, "origin"), int(size, "size"), str(root, "root"))),
+    originFor: (log, agentId) => call(() => wasm.originFor(str(log, "log"), str(agentId, "agentId"))),
+    /** `{origin, size, root, signedBy}` of a signed checkpoint verified against verifier keys. */
+    openCheckpoint: (note, keys) => call(() => wasm.openCheckpoint(str(note, "note"), strings(keys, "keys"))),
+    /** `{origin, size, root}` of a signed checkpoint, not verified. */
+    readCheckpoint: (note) => call(() => wasm.readCheckpoint(str(note, "note"))),
+    openNote: (note, keys) => call(() => wasm.openNote(str(note, "note"), strings(keys, "keys"))),
+    proofText: (index, proof, checkpoint, line) =>
+      call(() => wasm.proofText(int(index, "index"), strings(proof, "proof"), str(checkpoint, "checkpoint"), line === undefined ? undefined : str(line, "line"))),
+    /** Checks a proof file with the verifier keys alone: `{seq, size, origin, signedBy, line}`. */
+    verifyProofText: (text, keys, pixelHash) =>
+      call(() => wasm.verifyProofText(str(text, "text"), strings(keys, "keys"), pixelHash === undefined ? undefined : str(pixelHash, "pixelHash"))),
+  };
+
   return {
+    NoteSigner,
+    ...tlog,
     diff,
     diffText,
     diffRange,

@@ -57,7 +57,9 @@ test("npm pack installs and works from ESM, CJS and a browser page", async () =>
   const canonical = loadVectors("canonical.json").cases;
   const summaries = loadVectors("summary.json").cases;
   const diffs = loadVectors("diff.json").cases;
-  fs.writeFileSync(path.join(dir, "vectors.json"), JSON.stringify({ chains, tamper, canonical, summaries, diffs }));
+  const tlogVectors = JSON.parse(fs.readFileSync(path.join(ROOT, "tests", "vectors", "tlog.json"), "utf8"));
+  const tlog = { notes: tlogVectors.notes, signing: tlogVectors.signing };
+  fs.writeFileSync(path.join(dir, "vectors.json"), JSON.stringify({ chains, tamper, canonical, summaries, diffs, tlog }));
   fs.writeFileSync(
     path.join(dir, "index.html"),
     `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>tokenpixel smoke</title>
@@ -68,7 +70,16 @@ const verify = (c) => tp.verifyJsonl(c.jsonl, { anchor: c.anchor ?? undefined })
 const canon = (c) => { try { return tp.canonicalize(c.input); } catch (e) { return { code: e.code, reason: e.reason, isError: e instanceof tp.TokenPixelError }; } };
 const chain = new tp.Chain("browser-agent", "tab-1");
 const emitted = chain.emit("DISTRICT_3.CHAMBER_ROUTER.NODE_POST", { state: { from: "browser" }, timestampMs: 1763900000000 });
+const fresh = tp.NoteSigner.generate("example.com/browser");
+const hashes = [emitted.hash];
+const signedHead = fresh.sign(tp.checkpointText(tp.originFor("example.com/browser", "browser-agent"), 1, tp.treeRoot(hashes)));
+const noteResult = (c) => { try { return tp.openNote(c.note, c.keys).signedBy; } catch (e) { return e.code; } };
 window.__result = {
+  tlog: {
+    notes: v.tlog.notes.map(noteResult),
+    signing: v.tlog.signing.map((c) => tp.NoteSigner.fromText(c.privateKey).sign(c.text)),
+    fresh: tp.openCheckpoint(signedHead, [fresh.verifier]),
+  },
   chains: v.chains.map(verify),
   tamper: v.tamper.map(verify),
   canonical: v.canonical.map(canon),
@@ -108,6 +119,11 @@ window.__result = {
     ]);
     const result = await page.evaluate(() => window.__result);
     assert.deepEqual(errors, []);
+    // Signed notes in the browser: the C2SP and Go vectors, and a key made with getRandomValues.
+    assert.deepEqual(result.tlog.notes, tlog.notes.map((c) => c.error ?? c.signedBy));
+    assert.deepEqual(result.tlog.signing, tlog.signing.map((c) => c.signed));
+    assert.equal(result.tlog.fresh.size, 1);
+    assert.deepEqual(result.tlog.fresh.signedBy, ["example.com/browser"]);
     // The browser emits the same bytes, summaries and diffs as every other language.
     assert.deepEqual(result.replays, chains.filter((c) => c.steps).map((c) => c.jsonl));
     assert.deepEqual(result.summaries, summaries.map((c) => c.expect));

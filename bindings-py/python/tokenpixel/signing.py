@@ -31,8 +31,6 @@ from tokenpixel._native import (
 )
 from tokenpixel.store import JsonlStore, SqliteStore, Store
 
-DEFAULT_LOG = "tokenpixel"
-
 
 def keygen(name: str) -> NoteSigner:
     """A new Ed25519 signer named `name` (a fresh secret seed from the OS)."""
@@ -152,10 +150,11 @@ def chain_hashes(store: Store, agent: str) -> list[str]:
     return [TokenPixel.from_json(line).hash for line in store.lines(agent)]
 
 
-def sign_head(store: Store, agent: str, signer: NoteSigner, log: str = DEFAULT_LOG) -> str:
-    """Signs a checkpoint of the chain as it is now and keeps it in the store."""
+def sign_head(store: Store, agent: str, signer: NoteSigner, log: Optional[str] = None) -> str:
+    """Signs a checkpoint of the chain as it is now (origin `<log>/<agent>`, the log name by
+    default the key's name) and keeps it in the store."""
     hashes = chain_hashes(store, agent)
-    text = checkpoint_text(origin_for(log, agent), len(hashes), tree_root(hashes))
+    text = checkpoint_text(origin_for(log or signer.name, agent), len(hashes), tree_root(hashes))
     note = signer.sign(text)
     save_checkpoint(store, agent, note)
     return note
