@@ -200,3 +200,21 @@ def test_cli_catches_a_truncated_artifact(tmp_path) -> None:
     assert cli("--agent", "ci", "verify", cwd=tmp_path).returncode == 0  # the chain alone: fine
     r = cli("--agent", "ci", "verify", "--key", vkey, cwd=tmp_path)
     assert r.returncode == 1 and "TRUNCATED" in r.stdout, r.stdout
+
+
+def test_the_checkpointer_signs_every_n_pixels_and_on_close(tmp_path) -> None:
+    store = tp.JsonlStore(tmp_path)
+    signer = tp.NoteSigner("example.com/ci", SEED)
+    with tp.Checkpointer(store, "auto", signer=signer, sign_every=4) as cp:
+        for i in range(6):
+            cp.emit(C, state={"i": i})
+            if i == 3:
+                assert signing.verify_signed(store, "auto", [signer.verifier]).size == 4
+    assert signing.verify_signed(store, "auto", [signer.verifier]).size == 6  # on close
+    background = tp.Checkpointer(store, "bg", background=True, signer=signer)
+    for i in range(5):
+        background.emit(C, state={"i": i})
+    background.close()
+    assert signing.verify_signed(store, "bg", [signer.verifier]).size == 5
+    with pytest.raises(tp.ArgumentError):
+        tp.Checkpointer(store, "x", sign_every=-1)

@@ -74,6 +74,9 @@ class Checkpointer:
         batch_size: int = 256,
         metrics: Any = True,
         retries: int = 16,
+        signer: Any = None,
+        sign_every: int = 0,
+        log: Optional[str] = None,
     ):
         """`metrics`: True records OpenTelemetry metrics through the global meter provider (when
         `opentelemetry-api` is installed), False records none, or give a MeterProvider.
@@ -82,6 +85,12 @@ class Checkpointer:
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise make_error("INVALID_ARGUMENT", "retries must be an integer >= 0")
         self.retries = retries
+        # Signed heads (SPEC 14): with a NoteSigner, a checkpoint of the chain is signed every
+        # `sign_every` durable pixels (0: only on close) and when the checkpointer closes.
+        if isinstance(sign_every, bool) or not isinstance(sign_every, int) or sign_every < 0:
+            raise make_error("INVALID_ARGUMENT", "sign_every must be an integer >= 0")
+        self.signer, self.sign_every, self.log = signer, sign_every, log
+        self._unsigned = 0
         self._metrics = instruments(metrics)
         self.store = store
         self.agent_id = agent_id
@@ -119,11 +128,24 @@ class Checkpointer:
             self._writer.flush(timeout)
 
     def close(self) -> None:
-        """Flushes and stops the background writer (releasing the writer lock)."""
+        """Flushes and stops the background writer (releasing the writer lock); with a
+        signer, signs the head if pixels came since the last signature."""
         if self._writer is not None:
             self._writer.close()
             if self._metrics is not None:
                 self._metrics.unwatch_queue(self)
+        if self.signer is not None and self._unsigned:
+            self.sign()
+
+    def sign(self) -> str:
+        """Signs a checkpoint of the stored chain now (SPEC 14) and keeps it in the store."""
+        from tokenpixel import signing
+
+        if self.signer is None:
+            raise make_error("INVALID_ARGUMENT", "this checkpointer has no signer")
+        note = signing.sign_head(self.store, self.agent_id, self.signer, self.log)
+        self._unsigned = 0
+        return note
 
     def __enter__(self) -> Checkpointer:
         return self
@@ -202,6 +224,10 @@ class Checkpointer:
         self._notify(pixel)
 
     def _notify(self, pixel: TokenPixel) -> None:
+        if self.signer is not None:
+            self._unsigned += 1
+            if self.sign_every and self._unsigned >= self.sign_every and self._writer is None:
+                self.sign()
         size = len(pixel.to_json().encode())
         if self._metrics is not None:
             attrs = attributes(self.agent_id, pixel.corridor)
