@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::canonical::{self, scan_canonical_object, Member};
-use crate::context::{describe, validate_context};
+use crate::context::{describe, validate_context, validate_context_text};
 use crate::corridor::Corridor;
 use crate::error::{Error, Result};
 use crate::hash::{Digest, PIXEL_DOMAIN, STATE_DOMAIN};
@@ -448,7 +448,7 @@ fn check_members(members: Vec<Member<'_>>) -> Result<Checked<'_>> {
         check_state_vector(&json::parse(raw(I_STATE_VECTOR))?)?;
     }
     if raw(I_CONTEXT) != "null" {
-        validate_context(&json::parse(raw(I_CONTEXT))?)?;
+        validate_context_text(raw(I_CONTEXT))?;
     }
 
     let hash = raw_digest(raw(I_HASH), "hash")?;
