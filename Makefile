@@ -11,7 +11,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' bindin
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: all build test demo lint workflow-lint rust-test wasm-check py-dev py-test py-package-test pg-tools \
-	js-tools js-build js-test bench bench-py bench-js bench-pipeline bench-stores bench-langgraph vectors clean help
+	js-tools js-build js-test bench bench-py bench-js bench-pipeline bench-stores bench-langgraph bench-shapes vectors clean help
 
 all: build
 
@@ -25,6 +25,7 @@ help:
 	@echo "make bench-pipeline - Checkpointer.emit latency, sync and background, Python and Node"
 	@echo "make bench-stores - appends and verify MB/s of JSONL, SQLite, PostgreSQL and S3"
 	@echo "make bench-langgraph - TokenPixelSaver per step against LangGraph's own savers"
+	@echo "make bench-shapes - emit/verify on agent, text, numeric shapes against the alternatives"
 	@echo "make vectors - regenerate tests/vectors/*.json from Rust"
 	@echo "make fuzz    - run each fuzz target for FUZZ_SECONDS (default 60) with cargo-fuzz"
 
@@ -142,6 +143,12 @@ BENCH_N ?= 20000
 # Store throughput (appends, 8 writers, verify MB/s) for JSONL, SQLite, PostgreSQL and S3.
 bench-stores: py-dev pg-tools
 	$(PY) tests/servers/servers.py run -- $(PY) bindings-py/bench/bench_stores.py
+
+# Emit and verify on the workload shapes against each language's obvious alternatives.
+bench-shapes: py-dev js-build
+	$(PY) bindings-py/bench/bench_shapes.py $(BENCH_N)
+	cd pkg && PYTHON=$(CURDIR)/$(PY) node scripts/bench_shapes.mjs $(BENCH_N)
+	$(CARGO) bench -p tokenpixel-core --bench chain
 
 # TokenPixelSaver per step against LangGraph's SqliteSaver and InMemorySaver.
 bench-langgraph: py-dev
