@@ -136,6 +136,8 @@ export class Chain {
   constructor(agentId: string, sessionId?: string);
   static resume(pixels: PixelLike[], options?: AnchorOptions & { sessionId?: string }): Chain;
   emit(corridor: string, options?: EmitOptions): TokenPixel;
+  /** Emits the next pixel and returns its canonical line (what a store keeps), no object. */
+  emitLine(corridor: string, options?: EmitOptions): string;
   readonly agentId: string;
   readonly sessionId: string;
   readonly nextSeq: number;

@@ -35,7 +35,7 @@ function fields(s) {
 function tpEmit(rows) {
   const chain = new tp.Chain("bench", "s");
   let text = "";
-  for (const s of rows) text += tp.toJsonLine(chain.emit(s.corridor, { timestampMs: s.timestampMs, ...fields(s) })) + "\n";
+  for (const s of rows) text += chain.emitLine(s.corridor, { timestampMs: s.timestampMs, ...fields(s) }) + "\n";
   return text;
 }
 

@@ -194,12 +194,15 @@ export function makeApi(wasm) {
 
     /** Emits the next pixel; returns it as a plain object in its JSON shape. */
     emit(corridor, options = {}) {
+      return parse(this.emitLine(corridor, options));
+    }
+
+    /** Emits the next pixel; returns its canonical line (what a store keeps), no object. */
+    emitLine(corridor, options = {}) {
       if (typeof corridor !== "string") throw argumentError("corridor must be a string");
       const clean = withoutUndefined(options);
       const text = jsonText(clean);
-      return parse(
-        call(() => (text !== undefined ? this.#inner.emitText(corridor, text) : this.#inner.emit(corridor, options))),
-      );
+      return call(() => (text !== undefined ? this.#inner.emitText(corridor, text) : this.#inner.emit(corridor, options)));
     }
 
     get agentId() {

@@ -195,8 +195,9 @@ export class Checkpointer {
     } else {
       this.#store.transaction(this.agentId, (tx) => {
         this.#sync(tx.head());
-        pixel = this.#chain.emit(corridorText, options);
-        tx.append(pixel);
+        const line = this.#chain.emitLine(corridorText, options);
+        pixel = JSON.parse(line);
+        tx.append(line); // the canonical line as sealed: no second canonicalization
       });
       this.#notify(pixel);
     }
@@ -229,9 +230,9 @@ export class Checkpointer {
       try {
         pixel = await this.#store.transaction(this.agentId, async (tx) => {
           this.#sync(await tx.head());
-          const next = this.#chain.emit(corridorText, options);
-          await tx.append(next);
-          return next;
+          const line = this.#chain.emitLine(corridorText, options);
+          await tx.append(line);
+          return JSON.parse(line);
         });
         break;
       } catch (err) {
@@ -292,7 +293,7 @@ export class Checkpointer {
   // --- background writer --------------------------------------------------------------------
 
   #startWriter({ queueSize, onFull, batchSize }) {
-    const bg = { queue: [], times: [], queueSize, onFull, batchSize, tx: null, release: null, done: null, error: null, scheduled: false, closed: false };
+    const bg = { queue: [], lines: [], times: [], queueSize, onFull, batchSize, tx: null, release: null, done: null, error: null, scheduled: false, closed: false };
     bg.done = this.#store.transaction(this.agentId, (tx) => {
       bg.tx = tx;
       return new Promise((resolve) => {
@@ -316,8 +317,10 @@ export class Checkpointer {
       this.#drain(Infinity);
       this.#raisePending();
     }
-    const pixel = this.#chain.emit(corridorText, options);
+    const line = this.#chain.emitLine(corridorText, options);
+    const pixel = JSON.parse(line);
     bg.queue.push(pixel);
+    bg.lines.push(line);
     bg.times.push(performance.now());
     if (!bg.scheduled) {
       bg.scheduled = true;
@@ -343,12 +346,13 @@ export class Checkpointer {
     while (bg.queue.length && n < max && !bg.error) {
       const pixel = bg.queue[0];
       try {
-        bg.tx.append(pixel);
+        bg.tx.append(bg.lines[0]);
       } catch (err) {
         bg.error = err;
         return;
       }
       bg.queue.shift();
+      bg.lines.shift();
       const enqueuedAt = bg.times.shift();
       n += 1;
       this.#metrics?.wait.record((performance.now() - enqueuedAt) / 1000, attributes(this.agentId, pixel.corridor));
