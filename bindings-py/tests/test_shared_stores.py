@@ -615,7 +615,7 @@ def test_python_and_node_writers_race_on_one_agent(shared) -> None:
     """Four Python and four Node processes append to one agent at once (issue 11)."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     agent = fresh_agent()
-    n = 40 if isinstance(shared, S3Store) else 200
+    n = 200
     procs = run_writers(shared.url, agent, 4, n)
     procs += [
         subprocess.Popen(

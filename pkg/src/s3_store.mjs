@@ -157,22 +157,12 @@ class S3Session {
     }
     const key = this.store._key(this.agent, "p", p.seq);
     const body = Buffer.from(`${line}\n`);
-    const { created, stored } = await this.store._create(key, body);
+    const { created } = await this.store._create(key, body);
     if (!created) {
-      // The object that took this seq is the head to try next (a re-read that costs nothing
-      // more; if it is not the head either, the next create says so).
+      // Forget the head: the next attempt finds the real one (hint, then galloping), which may
+      // be far ahead when many writers race. Taking the object at this seq as the next head
+      // would advance one seq per attempt and let a writer fall behind forever.
       this.#forget();
-      let taken;
-      try {
-        taken = stored === undefined ? undefined : this.store._text(stored, key);
-      } catch {
-        taken = undefined;
-      }
-      if (taken !== undefined) {
-        this.#head = taken;
-        this.#headKnown = true;
-        this.store._remember(this.agent, taken);
-      }
       throw makeError(
         "CHAIN_CONFLICT",
         `chain conflict: seq ${p.seq} of agent ${this.agent} was taken by another writer (re-read the head and re-seal)`,
