@@ -195,13 +195,11 @@ class PostgresStore(Store):
         self._local.depth = 1
         try:
             with self._errors(), conn.transaction():
+                # One round trip: the lock timeout for this transaction, then the lock.
                 conn.execute(
-                    "SELECT set_config('lock_timeout', %s, true)",
-                    (f"{max(1, int(self.lock_timeout * 1000))}ms",),
-                )
-                conn.execute(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                    (f"tokenpixel:{agent_id}",),
+                    "SELECT set_config('lock_timeout', %s, true),"
+                    " pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                    (f"{max(1, int(self.lock_timeout * 1000))}ms", f"tokenpixel:{agent_id}"),
                 )
                 yield Transaction(agent_id, _PgSession(self, conn, agent_id))
         finally:
