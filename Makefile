@@ -90,7 +90,7 @@ wasm-check:
 		|| rustup target add wasm32-unknown-unknown
 	$(CARGO) build -p tokenpixel-core --target wasm32-unknown-unknown --release
 
-py-test: py-dev
+py-test: py-dev js-build
 	cd bindings-py && ../$(PY) -m pytest -q tests
 
 # `pip install ./bindings-py` in a brand-new venv, then use the installed package and CLI.
@@ -128,6 +128,7 @@ js-build: js-tools pkg/node_modules/.installed
 js-test: js-build py-dev examples/node_modules/.installed
 	cd pkg && npx tsc --noEmit -p tsconfig.json
 	cd pkg && TOKENPIXEL_PYTHON=$(CURDIR)/$(PY) CHROMIUM_PATH=$(CHROMIUM) node --test test/
+	cd pkg && npx vitest run --config test-vitest/vitest.config.mjs
 
 bench-js: js-build
 	cd pkg && node scripts/bench.mjs

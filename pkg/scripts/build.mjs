@@ -66,6 +66,7 @@ for (const f of [
   "s3_store.mjs",
   "open_store.mjs",
   "checkpointer.mjs",
+  "langgraph.mjs",
   "metrics.mjs",
   "node-entry.mjs",
   "cli.mjs",
