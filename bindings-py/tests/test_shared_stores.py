@@ -64,7 +64,7 @@ def test_round_trip(shared) -> None:
     assert shared.list(agent, limit=2) == pixels[-2:]
     assert shared.list(agent) == pixels
     assert shared.get(3, agent) == pixels[3]
-    assert shared.get(pixels[2].hash[7:20], agent) == pixels[2]
+    assert shared.get("sha256:" + pixels[2].hash[7:20], agent) == pixels[2]
     assert list(shared.lines(agent)) == [p.to_json() for p in pixels]
     report = shared.verify(agent)
     assert (report.ok, report.count, report.head) == (True, 5, pixels[-1].hash)

@@ -160,7 +160,7 @@ test("append, head, latest, list, get, lines, verify, prune and anchor round tri
   assert.deepEqual(await store.list(agent, { limit: 3 }), pixels.slice(5));
   assert.deepEqual(await store.list(agent), pixels);
   assert.deepEqual(await store.get("4", agent), pixels[4]);
-  assert.deepEqual(await store.get(pixels[6].hash.slice(7, 20), agent), pixels[6]);
+  assert.deepEqual(await store.get(`sha256:${pixels[6].hash.slice(7, 20)}`, agent), pixels[6]);
   await rejects(store.get(40, agent), "NOT_FOUND");
   assert.deepEqual(await collect(store.lines(agent)), pixels.map((p) => tp.toJsonLine(p)));
   let report = await store.verify(agent);

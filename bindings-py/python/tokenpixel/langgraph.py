@@ -282,6 +282,9 @@ class TokenPixelSaver(BaseCheckpointSaver[str]):
         self.blobs = blobs if blobs is not None else default_blobs(store)
         self._lock = threading.RLock()
         self._indexes: dict[str, _Index] = {}
+        # Pixels this saver sealed, by agent and the head they were sealed on: concurrent puts
+        # (LangGraph's async durability) may finish their bookkeeping out of order.
+        self._sealed: dict[str, dict[str, list[TokenPixel]]] = {}
 
     # -- blobs and records ---------------------------------------------------------------------
 
@@ -312,6 +315,7 @@ class TokenPixelSaver(BaseCheckpointSaver[str]):
                 head = None
             if head is None:
                 self._indexes.pop(agent, None)
+                self._sealed.pop(agent, None)
                 return _Index()
             cached = self._indexes.get(agent)
             if cached is not None and cached.head == head.hash:
@@ -377,14 +381,18 @@ class TokenPixelSaver(BaseCheckpointSaver[str]):
             tx.extend(pixels)
         with self._lock:  # the verified index goes on with what was just sealed here
             cached = self._indexes.get(agent)
-            before = head.hash if head is not None else None
-            if (cached is not None and cached.head == before) or (cached is None and new):
-                index = cached if cached is not None else _Index()
-                for pixel in pixels:
-                    index.apply(pixel.state)
-                index.count += len(pixels)
-                index.head = pixels[-1].hash
-                self._indexes[agent] = index
+            if cached is None and new:
+                cached = self._indexes[agent] = _Index()
+            if cached is not None:
+                sealed = self._sealed.setdefault(agent, {})
+                sealed[head.hash if head is not None else ""] = pixels
+                while (cached.head or "") in sealed:
+                    for pixel in (run := sealed.pop(cached.head or "")):
+                        cached.apply(pixel.state)
+                    cached.count += len(run)
+                    cached.head = run[-1].hash
+                if not sealed or len(sealed) > 64:  # runs that never connect: a writer elsewhere
+                    self._sealed.pop(agent, None)
         if new:
             self._register({"type": "langgraph.thread", "thread": thread, "ns": ns, "agent": agent})
 
@@ -617,6 +625,7 @@ class TokenPixelSaver(BaseCheckpointSaver[str]):
             head = self.store.latest(agent)
         self.store.delete(agent)
         self._indexes.pop(agent, None)
+        self._sealed.pop(agent, None)
         self._register(
             {
                 "type": "langgraph.deleted",
@@ -648,7 +657,9 @@ class TokenPixelSaver(BaseCheckpointSaver[str]):
             self.store.delete(agent)
         with self.store.transaction(agent) as tx:
             tx.replace(pixels, None)
-        self._indexes.pop(agent, None)
+        with self._lock:
+            self._indexes.pop(agent, None)
+            self._sealed.pop(agent, None)
 
     def _records(self, agent: str) -> list[dict]:
         self._index(agent)  # verified first
