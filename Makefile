@@ -5,13 +5,14 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PY_ABS := $(CURDIR)/$(PY)
 STORE ?= .checkpoints
 # Must equal the wasm-bindgen crate version pinned with `=` in bindings-js/Cargo.toml.
 WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' bindings-js/Cargo.toml)
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: all build test demo lint workflow-lint rust-test wasm-check py-dev py-test py-package-test pg-tools \
-	js-tools js-build js-test bench bench-py bench-js bench-pipeline bench-stores bench-langgraph bench-shapes vectors clean help
+	js-tools js-build js-test viewer viewer-screenshot bench bench-py bench-js bench-pipeline bench-stores bench-langgraph bench-shapes vectors clean help
 
 all: build
 
@@ -26,6 +27,7 @@ help:
 	@echo "make bench-stores - appends and verify MB/s of JSONL, SQLite, PostgreSQL and S3"
 	@echo "make bench-langgraph - TokenPixelSaver per step against LangGraph's own savers"
 	@echo "make bench-shapes - emit/verify on agent, text, numeric shapes against the alternatives"
+	@echo "make viewer  - the viewer's static site in viewer/dist/ (copy it to any static host)"
 	@echo "make vectors - regenerate tests/vectors/*.json from Rust"
 	@echo "make fuzz    - run each fuzz target for FUZZ_SECONDS (default 60) with cargo-fuzz"
 
@@ -94,13 +96,15 @@ py-test: py-dev js-build
 	cd bindings-py && ../$(PY) -m pytest -q tests
 
 # `pip install ./bindings-py` in a brand-new venv, then use the installed package and CLI.
-py-package-test: $(VENV)/.installed
+py-package-test: $(VENV)/.installed js-build
 	rm -rf target/pkg-venv
 	$(PYTHON) -m venv target/pkg-venv
 	target/pkg-venv/bin/python -m pip install --quiet ./bindings-py
 	cd target && pkg-venv/bin/python -c "import tokenpixel as tp; c = tp.Chain('smoke'); \
 		p = c.emit('DISTRICT_1.CHAMBER_0.NODE_PRE'); assert tp.verify([p]).ok; print('installed', tp.__version__)"
 	target/pkg-venv/bin/tokenpixel --version
+	cd target && pkg-venv/bin/python -c "from tokenpixel import view; \
+		print('viewer files in the wheel:', len(view.site_files()))"
 
 # --- JavaScript / WebAssembly -------------------------------------------------------------
 # Tools the npm package needs: the wasm target, the wasm-bindgen CLI matching the crate,
@@ -129,6 +133,14 @@ js-test: js-build py-dev examples/node_modules/.installed
 	cd pkg && npx tsc --noEmit -p tsconfig.json
 	cd pkg && TOKENPIXEL_PYTHON=$(CURDIR)/$(PY) CHROMIUM_PATH=$(CHROMIUM) node --test test/
 	cd pkg && npx vitest run --config test-vitest/vitest.config.mjs
+
+# The viewer's static site (pkg/scripts/build.mjs also puts it in the npm and Python packages).
+viewer: js-build
+	node viewer/build.mjs viewer/dist
+
+# docs/viewer.png, the README's screenshot, from the browser test's valid chain.
+viewer-screenshot: js-build py-dev
+	cd pkg && UPDATE_SCREENSHOT=1 $(PY_ABS) ../tests/servers/servers.py run -- node --test test/viewer.test.mjs
 
 bench-js: js-build
 	cd pkg && node scripts/bench.mjs

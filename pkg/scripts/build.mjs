@@ -4,7 +4,7 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import zlib from "node:zlib";
 
 const pkg = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -70,6 +70,7 @@ for (const f of [
   "metrics.mjs",
   "node-entry.mjs",
   "cli.mjs",
+  "view.mjs",
 ]) {
   fs.copyFileSync(path.join(pkg, "src", f), path.join(dist, f));
 }
@@ -133,6 +134,11 @@ fs.writeFileSync(
 );
 fs.chmodSync(path.join(dist, "cli.mjs"), 0o755); // the `tokenpixel` bin
 fs.copyFileSync(path.join(root, "README.md"), path.join(pkg, "README.md"));
+// The viewer's static site: in the npm package (`npx tokenpixel view`) and in the Python
+// package (`tokenpixel view`), the same files.
+const { buildViewer } = await import(pathToFileURL(path.join(root, "viewer", "build.mjs")).href);
+buildViewer(path.join(dist, "viewer"));
+buildViewer(path.join(root, "bindings-py", "python", "tokenpixel", "viewer_site"));
 
 for (const [dir, s] of Object.entries(sizes)) {
   console.log(

@@ -4,6 +4,7 @@
 //   now [--notes N] [--corridor C]      emit [--corridor C] [--state-file F] [--context-file F]
 //   head [--github]                     [--var K=V ...] [--github]
 //   list [--limit N]                    verify [FILE] [--anchor H] [--expect-head H] [--json]
+//   view [--port P] [--host H] [--no-browser]   (--store may be a URL: postgresql://, s3://)
 // Common options: --store DIR (default .checkpoints), --agent ID (or TOKENPIXEL_AGENT).
 import fs from "node:fs";
 import path from "node:path";
@@ -29,6 +30,8 @@ Tamper-evident checkpoints for agents and pipelines (the Node CLI: now, emit, he
   head     print the chain's head hash [--github]
   list     list checkpoints [--limit N] [--json]
   verify   verify a chain file or the store [FILE] [--anchor H] [--expect-head H] [--json]
+  view     open the viewer on the store's chains [--port P (default 8765)] [--host H]
+           [--no-browser]; --store may also be postgresql://... or s3://bucket/prefix
 
 --store DIR   store directory (default ${DEFAULT_STORE})
 --agent ID    agent id (default: TOKENPIXEL_AGENT, else the store's only agent)
@@ -47,6 +50,9 @@ const OPTIONS = {
   limit: { type: "string" },
   anchor: { type: "string" },
   "expect-head": { type: "string" },
+  port: { type: "string" },
+  host: { type: "string" },
+  "no-browser": { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
 };
@@ -57,6 +63,7 @@ const COMMANDS = {
   head: { options: ["github"], run: cmdHead },
   list: { options: ["limit", "json"], run: cmdList },
   verify: { options: ["anchor", "expect-head", "json"], positional: true, run: cmdVerify },
+  view: { options: ["port", "host", "no-browser"], run: cmdView },
 };
 
 const rfc3339 = (ms) => new Date(ms).toISOString();
@@ -290,6 +297,65 @@ function cmdVerify(args, positionals) {
   return ok ? 0 : 1;
 }
 
+/** Serves the viewer until Ctrl-C (SIGINT) or SIGTERM; resolves to the exit status. */
+async function cmdView(args) {
+  const { createViewServer, isLoopback } = await import("./view.mjs");
+  const port = args.port === undefined ? 8765 : Number(args.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${args.port} is not a port number`);
+  const host = args.host ?? "127.0.0.1";
+  const agent = args.agent || process.env.TOKENPIXEL_AGENT || null;
+  if (agent) validateAgentId(agent);
+  const where = args.store ?? DEFAULT_STORE;
+  const { openStore: openUrl } = await import("./open_store.mjs");
+  const store = /^[a-z][a-z0-9+.-]+:\/\//i.test(where) ? await openUrl(where) : openStore(args);
+  let server;
+  try {
+    server = createViewServer(store, { agent });
+  } catch (err) {
+    throw new UsageError(err.message);
+  }
+  if (!isLoopback(host)) {
+    console.error(`warning: serving on ${host}, not only this machine: anyone who reaches this address can read every chain in the store`);
+  }
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  });
+  const { port: bound } = server.address();
+  const shown = host.includes(":") ? `[${host}]` : host;
+  const url = `http://${shown}:${bound}/${agent ? `?agent=${agent}` : ""}`;
+  console.error(`tokenpixel view: ${url} (Ctrl-C stops)`);
+  if (!args["no-browser"]) {
+    const { spawn } = await import("node:child_process");
+    const opener = process.platform === "darwin" ? "open" : process.platform === "win32" ? "explorer" : "xdg-open";
+    spawn(opener, [url], { stdio: "ignore", detached: true }).on("error", () => {}).unref();
+  }
+  await new Promise((resolve) => {
+    for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, resolve);
+  });
+  server.closeAllConnections?.();
+  await new Promise((resolve) => server.close(resolve));
+  await store.close?.();
+  console.error("stopped");
+  return 0;
+}
+
+function report(err) {
+  if (err instanceof UsageError) {
+    console.error(`tokenpixel: ${err.message}`);
+    return 2;
+  }
+  if (err instanceof TokenPixelError) {
+    console.error(`tokenpixel: ${err.code}: ${err.message}`);
+    return 2;
+  }
+  if (err?.code && typeof err.syscall === "string") {
+    console.error(`tokenpixel: ${err.message}`);
+    return 2;
+  }
+  throw err;
+}
+
 function main(argv = process.argv.slice(2)) {
   try {
     let parsed;
@@ -316,20 +382,10 @@ function main(argv = process.argv.slice(2)) {
     if (rest.length && !command.positional) throw new UsageError(`${name} takes no argument ${JSON.stringify(rest[0])}`);
     return command.run(args, rest);
   } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tokenpixel: ${err.message}`);
-      return 2;
-    }
-    if (err instanceof TokenPixelError) {
-      console.error(`tokenpixel: ${err.code}: ${err.message}`);
-      return 2;
-    }
-    if (err?.code && typeof err.syscall === "string") {
-      console.error(`tokenpixel: ${err.message}`);
-      return 2;
-    }
-    throw err;
+    return report(err);
   }
 }
 
-process.exitCode = main();
+const status = main();
+if (status instanceof Promise) status.then((code) => (process.exitCode = code), (err) => (process.exitCode = report(err)));
+else process.exitCode = status;

@@ -2,7 +2,7 @@
 // Node ESM and CJS, then load it from a static page and from a Vite-bundled app in headless
 // Chromium, and verify chains there with the same results as Node.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -36,6 +36,36 @@ function serve(root) {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }
 
+/** `npx tokenpixel view` from the installed package: serves the page and the store, stops on Ctrl-C. */
+async function viewFromThePackage(dir) {
+  const store = path.join(dir, "store");
+  execFileSync(path.join(dir, "node_modules", ".bin", "tokenpixel"), ["--store", store, "--agent", "packed", "now"], { cwd: dir });
+  const proc = spawn(path.join(dir, "node_modules", ".bin", "tokenpixel"), ["--store", store, "view", "--port", "0", "--no-browser"], {
+    cwd: dir,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const exited = new Promise((resolve) => proc.once("exit", resolve));
+  let err = "";
+  const url = await new Promise((resolve, reject) => {
+    proc.stderr.on("data", (d) => {
+      err += d;
+      const m = err.match(/tokenpixel view: (http:\/\/127\.0\.0\.1:\d+\/)/);
+      if (m) resolve(m[1]);
+    });
+    exited.then((code) => reject(new Error(`npx tokenpixel view exited ${code}: ${err}`)));
+  });
+  const page = await fetch(url);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get("content-security-policy"), /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.match(await page.text(), /<title>tokenpixel viewer<\/title>/);
+  assert.deepEqual(await (await fetch(`${url}api/agents`)).json(), ["packed"]);
+  assert.equal((await fetch(`${url}tokenpixel/wasm-web/tokenpixel_bg.wasm`)).headers.get("content-type"), "application/wasm");
+  assert.equal((await fetch(`${url}%2e%2e/package.json`)).status, 404);
+  proc.kill("SIGINT");
+  assert.equal(await exited, 0);
+  assert.match(err, /stopped/);
+}
+
 test("npm pack installs and works from ESM, CJS and a browser page", async () => {
   const dir = scratchProject();
   const esm = execFileSync(
@@ -50,6 +80,7 @@ test("npm pack installs and works from ESM, CJS and a browser page", async () =>
     { cwd: dir, encoding: "utf8" },
   );
   assert.equal(cjs.trim(), "[1,1e+21] function");
+  await viewFromThePackage(dir);
 
   // The browser page verifies every chain and tamper vector and canonicalizes every case.
   const chains = loadVectors("chains.json").chains;

@@ -651,6 +651,21 @@ def cmd_head(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_view(args: argparse.Namespace) -> int:
+    from tokenpixel import view
+
+    store = open_store(args)
+    agent = args.agent or os.environ.get("TOKENPIXEL_AGENT")
+    if agent:
+        validate_agent_id(agent)
+    try:
+        return view.serve(
+            store, host=args.host, port=args.port, agent=agent, open_browser=not args.no_browser
+        )
+    except view.ViewerMissing as e:
+        raise UsageError(str(e)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tokenpixel",
@@ -775,6 +790,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("head", parents=[common], help="print the chain's head hash")
     p.add_argument("--github", action="store_true", help="also write head= to $GITHUB_OUTPUT")
     p.set_defaults(func=cmd_head)
+
+    p = sub.add_parser("view", parents=[common], help="open the viewer on the store's chains")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free one)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address (default 127.0.0.1: this machine only)"
+    )
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.set_defaults(func=cmd_view)
     return parser
 
 

@@ -297,10 +297,18 @@ class PostgresStore(Store):
         return row[0] if row and row[0] is not None else -1
 
     def follow(
-        self, agent_id: str, after: Optional[int] = None, *, poll: float = POLL_SECONDS
+        self,
+        agent_id: str,
+        after: Optional[int] = None,
+        *,
+        poll: float = POLL_SECONDS,
+        idle: bool = False,
     ) -> Iterator[TokenPixel]:
         """Yields the agent's pixels with seq > `after` (default: the head now) as they commit,
-        oldest first, until the caller stops (`break`, or `close()` on the generator)."""
+        oldest first, until the caller stops (`break`, or `close()` on the generator). With
+        `idle=True` it also yields None when a wait of up to `poll` seconds brought nothing, so
+        that a caller can do its own work (a keep-alive, a check that its reader is still
+        there) between pixels."""
         validate_agent_id(agent_id)
         conn = self._connect()
         try:
@@ -314,6 +322,8 @@ class PostgresStore(Store):
                     yield TokenPixel.from_json(line)
                 if len(rows) == PAGE:
                     continue
+                if idle and not rows:
+                    yield None  # type: ignore[misc]
                 self._wait(conn, agent_id, poll)
         finally:
             conn.close()
