@@ -250,9 +250,11 @@ export function checkpointText(origin: string, size: number, root: string): stri
 export function originFor(log: string, agentId: string): string;
 /** A signed checkpoint verified against verifier keys (UNKNOWN_KEY, BAD_SIGNATURE, MALFORMED_NOTE). */
 export function openCheckpoint(note: string, verifierKeys: string[]): CheckpointInfo & { signedBy: string[] };
-/** A signed checkpoint's body, not verified. */
-export function readCheckpoint(note: string): CheckpointInfo;
+/** A signed checkpoint's body, NOT verified; `signers`: the key names its signature lines give. */
+export function readCheckpoint(note: string): CheckpointInfo & { signers: string[] };
 export function openNote(note: string, verifierKeys: string[]): { text: string; signedBy: string[] };
+/** A verifier key's name and key id; UNKNOWN_KEY for a text that is not a verifier key. */
+export function parseVerifierKey(text: string): { name: string; id: number };
 export function proofText(index: number, proof: string[], checkpoint: string, line?: string): string;
 /** Checks a proof file with the verifier keys alone. */
 export function verifyProofText(
@@ -312,6 +314,7 @@ declare const api: {
   openCheckpoint: typeof openCheckpoint;
   readCheckpoint: typeof readCheckpoint;
   openNote: typeof openNote;
+  parseVerifierKey: typeof parseVerifierKey;
   proofText: typeof proofText;
   verifyProofText: typeof verifyProofText;
   PG_MIGRATIONS: readonly string[];

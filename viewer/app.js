@@ -119,6 +119,7 @@ async function open(bytes, name, anchor = null) {
   else if (count()) select(count() - 1);
   draw();
   followLive();
+  await checkSigned();
 }
 
 /** New lines from the live stream, verified against the current head. */
@@ -138,7 +139,9 @@ async function appendLines(text) {
       const merged = {};
       for (const [key, old] of Object.entries(state.lines)) {
         const extra = result.lines[key];
-        if (key === "starts") {
+        if (key === "hashes") {
+          merged[key] = old.concat(extra);
+        } else if (key === "starts") {
           const starts = new Float64Array(base + extra.length);
           starts.set(old.subarray(0, base));
           for (let i = 0; i < extra.length; i++) starts[base + i] = extra[i] + state.bytes.length;
@@ -161,10 +164,77 @@ async function appendLines(text) {
       if (state.failure !== null) select(state.failure);
       else if (follow) select(count() - 1);
       draw();
+      await checkSigned();
     }
   } finally {
     state.busy = false;
   }
+}
+
+// --- signed checkpoints (SPEC 14) ---------------------------------------------------------
+
+function setSigned(text, kind) {
+  const el = $("signed");
+  el.hidden = text === null;
+  el.textContent = text ?? "";
+  el.className = `status ${kind}`;
+  el.dataset.kind = kind;
+}
+
+/** Verifier keys: the server's (`tokenpixel view --key`) and the ones typed into the page. */
+function verifierKeys() {
+  const typed = $("keys").value.split(/\s+/).filter(Boolean);
+  return [...(state.info?.keys ?? []), ...typed];
+}
+
+/** Checks the chain against the store's signed checkpoint, as `tokenpixel verify --key`. */
+async function checkSigned() {
+  state.note = null;
+  setSigned(null, "idle");
+  if (!state.agent || !state.info) return;
+  let response;
+  try {
+    response = await fetch(`./api/checkpoints/${encodeURIComponent(state.agent)}`, { cache: "no-store" });
+  } catch {
+    return;
+  }
+  if (response.status !== 200) return; // 204: no signed checkpoint is kept for this chain
+  state.note = await response.text();
+  showSigned();
+}
+
+function showSigned() {
+  if (state.note === null || state.note === undefined) return;
+  const keys = verifierKeys();
+  let cp;
+  try {
+    cp = keys.length ? tp.openCheckpoint(state.note, keys) : tp.readCheckpoint(state.note);
+  } catch (e) {
+    return setSigned(`signed checkpoint: ${e.code}: ${e.message}`, "bad");
+  }
+  const names = keys.length ? cp.signedBy : cp.signers;
+  const what = `signed by ${names.join(", ")} at size ${cp.size}`;
+  if (!cp.origin.endsWith(`/${state.agent}`)) {
+    return setSigned(`${what}: ORIGIN_MISMATCH: the checkpoint is for ${cp.origin}, not for the chain of ${state.agent}`, "bad");
+  }
+  if (state.anchor) return setSigned(`${what}: a pruned chain is not checked against a checkpoint (SPEC 14.6)`, "idle");
+  const verified = state.report.ok ? state.report.count : state.report.error.index;
+  if (verified < cp.size) {
+    return setSigned(`${what}: TRUNCATED: the chain has ${verified} verified pixels, the signed checkpoint ${cp.size}: pixels were cut from the end`, "bad");
+  }
+  let root;
+  try {
+    root = tp.treeRoot(state.lines.hashes.slice(0, cp.size));
+  } catch (e) {
+    return setSigned(`${what}: ${e.code}: ${e.message}`, "bad");
+  }
+  if (root !== cp.root) {
+    return setSigned(`${what}: ROOT_MISMATCH: the first ${cp.size} pixels do not give the signed root: the chain was replaced or rewritten`, "bad");
+  }
+  if (!keys.length) {
+    return setSigned(`${what} (not verified: no verifier key; give one with tokenpixel view --key or below): the first ${cp.size} pixels give its root`, "idle");
+  }
+  setSigned(`${what}: signature verified, the first ${cp.size} pixels give the signed root`, "ok");
 }
 
 function closeEvents() {
@@ -431,6 +501,7 @@ $("diffPrev").addEventListener("click", () => select(state.selected));
 $("budget").addEventListener("input", showSummary);
 $("level").addEventListener("change", showSummary);
 $("axis").addEventListener("change", () => state.lines && charts.update(state.lines, $("axis").value));
+$("keys").addEventListener("change", showSigned);
 $("reload").addEventListener("click", () => state.agent && loadAgent(state.agent));
 $("zoomIn").addEventListener("click", () => zoomBy(2));
 $("zoomOut").addEventListener("click", () => zoomBy(0.5));

@@ -26,6 +26,7 @@ function index(bytes, districts) {
     size: new Float64Array(n),
     district: new Uint16Array(n),
     mark: new Uint8Array(n),
+    hashes: new Array(n), // for the Merkle root of a signed checkpoint (SPEC 14.6)
   };
   const decoder = new TextDecoder();
   const lanes = new Map(districts.map((d, i) => [d, i]));
@@ -53,6 +54,7 @@ function index(bytes, districts) {
     }
     out.district[i] = lanes.get(parts[0]);
     out.mark[i] = MARKS[parts[2]] ?? 0;
+    out.hashes[i] = typeof p?.hash === "string" ? p.hash : "";
   }
   out.starts[n] = bytes.length;
   return out;
@@ -78,6 +80,6 @@ self.onmessage = async (event) => {
   const torn = bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a;
   const names = [...(districts ?? [])];
   const lines = index(bytes, names);
-  const transfer = Object.values(lines).map((a) => a.buffer);
+  const transfer = Object.values(lines).filter(ArrayBuffer.isView).map((a) => a.buffer);
   self.postMessage({ type: "report", report, torn, seconds, lines, districts: names }, transfer);
 };

@@ -195,14 +195,21 @@ struct CheckpointOut {
     root: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     signed_by: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signers: Option<Vec<String>>,
 }
 
-fn checkpoint_out(c: Checkpoint, signed_by: Option<Vec<String>>) -> Result<JsValue, JsValue> {
+fn checkpoint_out(
+    c: Checkpoint,
+    signed_by: Option<Vec<String>>,
+    signers: Option<Vec<String>>,
+) -> Result<JsValue, JsValue> {
     report_value(&CheckpointOut {
         origin: c.origin,
         size: c.size as f64,
         root: tlog::b64(&c.root),
         signed_by,
+        signers,
     })
 }
 
@@ -210,14 +217,40 @@ fn checkpoint_out(c: Checkpoint, signed_by: Option<Vec<String>>) -> Result<JsVal
 #[wasm_bindgen(js_name = openCheckpoint)]
 pub fn open_checkpoint(note: &str, verifier_keys: Vec<String>) -> Result<JsValue, JsValue> {
     let signed = tlog::open_checkpoint(note, &keys(&verifier_keys)?).map_err(js_err)?;
-    checkpoint_out(signed.checkpoint, Some(signed.signed_by))
+    checkpoint_out(signed.checkpoint, Some(signed.signed_by), None)
 }
 
-/// `{origin, size, root}` of a signed checkpoint, NOT verified.
+/// `{origin, size, root, signers}` of a signed checkpoint, NOT verified: `signers` are the key
+/// names on its signature lines, as written (anyone can write any name).
 #[wasm_bindgen(js_name = readCheckpoint)]
 pub fn read_checkpoint(note: &str) -> Result<JsValue, JsValue> {
     let parsed = Note::parse(note).map_err(js_err)?;
-    checkpoint_out(Checkpoint::parse(&parsed.text).map_err(js_err)?, None)
+    let mut signers: Vec<String> = Vec::new();
+    for s in &parsed.signatures {
+        if !signers.contains(&s.name) {
+            signers.push(s.name.clone());
+        }
+    }
+    checkpoint_out(
+        Checkpoint::parse(&parsed.text).map_err(js_err)?,
+        None,
+        Some(signers),
+    )
+}
+
+/// A verifier key's name and key id (`<name>+<hex id>+<base64 key>`), or its error.
+#[wasm_bindgen(js_name = parseVerifierKey)]
+pub fn parse_verifier_key(text: &str) -> Result<JsValue, JsValue> {
+    #[derive(Serialize)]
+    struct Out {
+        name: String,
+        id: u32,
+    }
+    let k = VerifierKey::parse(text).map_err(js_err)?;
+    report_value(&Out {
+        name: k.name,
+        id: k.id,
+    })
 }
 
 /// `{text, signedBy}`: the note's text and the trusted keys that signed it (C2SP rules).

@@ -265,3 +265,35 @@ def test_follow_streams_new_pixels_from_postgres(servers) -> None:
     finally:
         s.close()
         store.close()
+
+
+@needs_site
+def test_signed_checkpoint_route_and_keys(tmp_path) -> None:
+    from tokenpixel import signing
+
+    store = tp.JsonlStore(tmp_path)
+    fill(store, "agent-a", 4)
+    fill(store, "agent-b", 2)
+    signer = signing.keygen("example.com/view")
+    note = signing.sign_head(store, "agent-a", signer)
+    s = Served(store, keys=[signer.verifier])
+    try:
+        status, headers, body = s.get("/api/checkpoints/agent-a")
+        assert status == 200 and body.decode() == note
+        assert headers["content-type"] == "text/plain; charset=utf-8"
+        assert s.get("/api/checkpoints/agent-b")[:3:2] == (204, b"")  # never signed
+        assert s.get("/api/checkpoints/..%2fagent-a")[0] == 404
+        assert f'"keys": ["{signer.verifier}"]'.encode() in s.get("/api/info")[2]
+    finally:
+        s.close()
+
+
+@needs_site
+def test_cli_refuses_a_bad_verifier_key(tmp_path) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "tokenpixel", "--store", str(tmp_path), "view", "--key", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 2 and "UNKNOWN_KEY" in r.stderr

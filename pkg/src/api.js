@@ -409,6 +409,7 @@ export function makeApi(wasm) {
     openCheckpoint: (note, keys) => call(() => wasm.openCheckpoint(str(note, "note"), strings(keys, "keys"))),
     /** `{origin, size, root}` of a signed checkpoint, not verified. */
     readCheckpoint: (note) => call(() => wasm.readCheckpoint(str(note, "note"))),
+    parseVerifierKey: (text) => call(() => wasm.parseVerifierKey(str(text, "verifier key"))),
     openNote: (note, keys) => call(() => wasm.openNote(str(note, "note"), strings(keys, "keys"))),
     proofText: (index, proof, checkpoint, line) =>
       call(() => wasm.proofText(int(index, "index"), strings(proof, "proof"), str(checkpoint, "checkpoint"), line === undefined ? undefined : str(line, "line"))),

@@ -10,7 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { JsonlVerifier, TokenPixelError, validateAgentId, version } from "./node.mjs";
+import { JsonlVerifier, TokenPixelError, parseVerifierKey, validateAgentId, version } from "./node.mjs";
 import { Checkpointer } from "./checkpointer.mjs";
 import { JsonlStore } from "./store.mjs";
 
@@ -31,7 +31,8 @@ Tamper-evident checkpoints for agents and pipelines (the Node CLI: now, emit, he
   list     list checkpoints [--limit N] [--json]
   verify   verify a chain file or the store [FILE] [--anchor H] [--expect-head H] [--json]
   view     open the viewer on the store's chains [--port P (default 8765)] [--host H]
-           [--no-browser]; --store may also be postgresql://... or s3://bucket/prefix
+           [--no-browser] [--key VKEY ...: check signed checkpoints]; --store may also be
+           postgresql://... or s3://bucket/prefix
 
 --store DIR   store directory (default ${DEFAULT_STORE})
 --agent ID    agent id (default: TOKENPIXEL_AGENT, else the store's only agent)
@@ -53,6 +54,7 @@ const OPTIONS = {
   port: { type: "string" },
   host: { type: "string" },
   "no-browser": { type: "boolean" },
+  key: { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
 };
@@ -63,7 +65,7 @@ const COMMANDS = {
   head: { options: ["github"], run: cmdHead },
   list: { options: ["limit", "json"], run: cmdList },
   verify: { options: ["anchor", "expect-head", "json"], positional: true, run: cmdVerify },
-  view: { options: ["port", "host", "no-browser"], run: cmdView },
+  view: { options: ["port", "host", "no-browser", "key"], run: cmdView },
 };
 
 const rfc3339 = (ms) => new Date(ms).toISOString();
@@ -305,12 +307,13 @@ async function cmdView(args) {
   const host = args.host ?? "127.0.0.1";
   const agent = args.agent || process.env.TOKENPIXEL_AGENT || null;
   if (agent) validateAgentId(agent);
+  for (const key of args.key ?? []) parseVerifierKey(key); // a bad key is a usage error now, not a red page later
   const where = args.store ?? DEFAULT_STORE;
   const { openStore: openUrl } = await import("./open_store.mjs");
   const store = /^[a-z][a-z0-9+.-]+:\/\//i.test(where) ? await openUrl(where) : openStore(args);
   let server;
   try {
-    server = createViewServer(store, { agent });
+    server = createViewServer(store, { agent, keys: args.key ?? [] });
   } catch (err) {
     throw new UsageError(err.message);
   }

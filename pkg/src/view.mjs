@@ -2,7 +2,8 @@
 // routes and rules as the Python `tokenpixel view` (docs/SPEC.md, "The viewer"):
 //   the site's own files (a table built at start-up, never joined to a request path),
 //   GET /api/info, /api/agents, /api/chains/<agent>.jsonl (TokenPixel-Anchor header for a pruned
-//   chain), and /api/follow/<agent>?after=<seq> (Server-Sent Events, PostgreSQL stores).
+//   chain), /api/checkpoints/<agent> (the latest signed checkpoint, SPEC 14.5), and
+//   /api/follow/<agent>?after=<seq> (Server-Sent Events, PostgreSQL stores).
 // Everything else (.., %2e%2e, absolute paths, NUL bytes, a chain file that is a symlink out of
 // the store) is 404.
 import fs from "node:fs";
@@ -81,12 +82,45 @@ async function chainOf(store, agent) {
 }
 
 /**
+ * The agent's latest signed checkpoint as the SPEC (14.5) keeps it beside the chain, or
+ * undefined: JSONL `pixels_A.tlog-checkpoint` (a regular file, never a symlink), PostgreSQL
+ * table `tokenpixel_checkpoints`, S3 object `<prefix>A/tlog-checkpoint`.
+ */
+export async function loadCheckpoint(store, agent) {
+  validateAgentId(agent);
+  if (isFileStore(store)) {
+    const file = path.join(store.directory, `pixels_${agent}.tlog-checkpoint`);
+    try {
+      if (!fs.lstatSync(file).isFile()) return undefined;
+    } catch {
+      return undefined;
+    }
+    return fs.readFileSync(file, "utf8");
+  }
+  if (store.pool && typeof store.pool.query === "function") {
+    try {
+      const res = await store.pool.query("SELECT note FROM tokenpixel_checkpoints WHERE agent_id = $1", [agent]);
+      return res.rows[0]?.note;
+    } catch (err) {
+      if (err?.code === "42P01") return undefined; // no checkpoint was ever signed here
+      throw err;
+    }
+  }
+  if (typeof store._get === "function" && typeof store.prefix === "string") {
+    return (await store._get(`${store.prefix}${agent}/tlog-checkpoint`))?.toString("utf8");
+  }
+  return undefined;
+}
+
+/**
  * An http.Server for the viewer over `store` (not listening yet: call listen). Options:
- * `agent` (the chain the page opens first), `site` (the built site's directory).
+ * `agent` (the chain the page opens first), `site` (the built site's directory), `keys`
+ * (verifier keys the page checks signed checkpoints with).
  */
 export function createViewServer(store, options = {}) {
   const files = siteFiles(options.site ?? SITE);
   const agent = options.agent ?? null;
+  const keys = [...(options.keys ?? [])];
   const live = typeof store.follow === "function"; // PostgresStore (LISTEN/NOTIFY)
   const headers = (type, extra = {}) => ({
     "Content-Type": type,
@@ -147,13 +181,20 @@ export function createViewServer(store, options = {}) {
     const url = new URL(raw, "http://viewer.invalid");
     const file = files.get(route);
     if (file) return send(req, res, 200, fs.readFileSync(file), TYPES[path.extname(file)] ?? "text/plain");
-    if (route === "/api/info") return send(req, res, 200, JSON.stringify({ live, agent, store: String(store.directory ?? store.constructor.name) }), "application/json");
+    if (route === "/api/info") return send(req, res, 200, JSON.stringify({ live, agent, store: String(store.directory ?? store), keys }), "application/json");
     if (route === "/api/agents") return send(req, res, 200, JSON.stringify(await store.agents()), "application/json");
     let name = agentIn(route, "/api/chains/", ".jsonl");
     if (name !== null) {
       const chain = await chainOf(store, name);
       if (!chain) return notFound(req, res);
       return send(req, res, 200, chain.body, "application/x-ndjson", chain.anchor ? { "TokenPixel-Anchor": chain.anchor } : {});
+    }
+    name = agentIn(route, "/api/checkpoints/");
+    if (name !== null) {
+      const note = await loadCheckpoint(store, name);
+      // None kept: 204 (not 404, which browsers log as an error on every unsigned chain).
+      if (note === undefined) return send(req, res, 204, "", "text/plain; charset=utf-8");
+      return send(req, res, 200, note, "text/plain; charset=utf-8");
     }
     name = agentIn(route, "/api/follow/");
     if (name !== null && live) return follow(req, res, name, url.searchParams);

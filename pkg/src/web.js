@@ -38,6 +38,7 @@ export const {
   openCheckpoint,
   readCheckpoint,
   openNote,
+  parseVerifierKey,
   proofText,
   verifyProofText,
   PG_MIGRATIONS,

@@ -93,3 +93,19 @@ print(json.dumps({"note": note, "vkey": signer.verifier, "proof": signing.prove(
   assert.equal(codeOf(() => new tp.NoteSigner("bad name", new Uint8Array(32))), "INVALID_ARGUMENT");
   assert.equal(codeOf(() => new tp.NoteSigner("ok", new Uint8Array(31))), "INVALID_ARGUMENT");
 });
+
+test("readCheckpoint names the signers without trusting them; parseVerifierKey", () => {
+  const a = tp.NoteSigner.generate("example.com/a");
+  const b = tp.NoteSigner.generate("example.com/b");
+  const body = tp.checkpointText(tp.originFor("example.com/a", "agent-x"), 3, tp.treeRoot(["sha256:" + "1".repeat(64), "sha256:" + "2".repeat(64), "sha256:" + "3".repeat(64)]));
+  const once = a.sign(body);
+  // A cosigned note: b's signature line appended to a's note.
+  const twice = once + b.sign(body).split("\n\n")[1];
+  const read = tp.readCheckpoint(twice);
+  assert.deepEqual([read.origin, read.size, read.signers], ["example.com/a/agent-x", 3, ["example.com/a", "example.com/b"]]);
+  assert.equal(read.signedBy, undefined);
+  assert.deepEqual(tp.openCheckpoint(twice, [b.verifier]).signedBy, ["example.com/b"]);
+  assert.deepEqual(tp.parseVerifierKey(a.verifier), { name: "example.com/a", id: Number.parseInt(a.verifier.split("+")[1], 16) });
+  assert.throws(() => tp.parseVerifierKey("nope"), (err) => err.code === "UNKNOWN_KEY");
+  assert.throws(() => tp.parseVerifierKey(a.toText()), (err) => err.code === "UNKNOWN_KEY");
+});

@@ -60,10 +60,11 @@ test("the site, the API and the headers", async () => {
   assert.equal(wasm.headers["content-type"], "application/wasm");
   assert.deepEqual([...wasm.body.subarray(0, 4)], [0, 0x61, 0x73, 0x6d]);
   assert.deepEqual(JSON.parse((await get("/api/agents")).body), store.agents()); // agent-secret is a symlink: listed, never served
-  assert.deepEqual(JSON.parse((await get("/api/info")).body), { live: false, agent: "agent-b", store: store.directory });
+  assert.deepEqual(JSON.parse((await get("/api/info")).body), { live: false, agent: "agent-b", store: store.directory, keys: [] });
   const chain = await get("/api/chains/agent-a.jsonl");
   assert.equal(chain.headers["content-type"], "application/x-ndjson");
   assert.deepEqual(chain.body, fs.readFileSync(store.path("agent-a")));
+  assert.equal((await get("/api/checkpoints/agent-a")).status, 204); // never signed
   assert.equal((await get("/", "HEAD")).body.length, 0);
   assert.equal((await get("/api/agents", "POST")).status, 405);
 });

@@ -46,6 +46,7 @@ function pipeline(agent, n = 60) {
 
 let dir;
 let server;
+let signer;
 let base;
 let browser;
 const violations = [];
@@ -95,13 +96,24 @@ before(async () => {
   write("viewer-tampered", tampered);
   const torn = pipeline("viewer-torn", 20);
   write("viewer-torn", torn.slice(0, torn.length - 90));
+  // Signed checkpoints (SPEC 14): the demo chain signed at its head; a chain cut after signing.
+  signer = tp.NoteSigner.generate("example.com/viewer");
+  const sign = (agent, text) => {
+    const hashes = text.trim().split("\n").map((l) => JSON.parse(l).hash);
+    const body = tp.checkpointText(tp.originFor(signer.name, agent), hashes.length, tp.treeRoot(hashes));
+    fs.writeFileSync(path.join(dir, `pixels_${agent}.tlog-checkpoint`), signer.sign(body));
+  };
+  sign("viewer-demo", fs.readFileSync(path.join(dir, "pixels_viewer-demo.jsonl"), "utf8"));
+  const cut = pipeline("viewer-cut", 20);
+  sign("viewer-cut", cut);
+  write("viewer-cut", cut.split("\n").slice(0, 15).map((l) => `${l}\n`).join(""));
   const chain = new tp.Chain("viewer-100k", "big");
   const big = [];
   for (let i = 0; i < 100_000; i++) {
     big.push(chain.emitLine(`DISTRICT_${1 + (i % 5)}.CHAMBER_${i % 11}.NODE_${i % 997 === 0 ? "ERROR" : "POST"}`, { state: { i }, timestampMs: T0 + i * 10, eventDelta: i % 4 }));
   }
   write("viewer-100k", big.map((l) => `${l}\n`).join(""));
-  server = createViewServer(new JsonlStore(dir), { agent: "viewer-demo" });
+  server = createViewServer(new JsonlStore(dir), { agent: "viewer-demo", keys: [signer.verifier] });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${server.address().port}/`;
   const { chromium } = await import("playwright-core");
@@ -126,8 +138,11 @@ test("a valid chain shows green with its count and head; timeline, charts, detai
   const text = await status(page);
   assert.match(text, new RegExp(`^verified: 60 pixels, head ${expect.head}`));
   assert.equal(await page.getAttribute("#status", "data-kind"), "ok");
-  assert.deepEqual(await page.$$eval("#agents option", (o) => o.map((x) => x.value)), ["", "viewer-100k", "viewer-demo", "viewer-tampered", "viewer-torn"]);
+  assert.deepEqual(await page.$$eval("#agents option", (o) => o.map((x) => x.value)), ["", "viewer-100k", "viewer-cut", "viewer-demo", "viewer-tampered", "viewer-torn"]);
   assert.equal(await page.inputValue("#agents"), "viewer-demo");
+  await page.waitForSelector("#signed:not([hidden])");
+  assert.equal(await page.getAttribute("#signed", "data-kind"), "ok");
+  assert.equal(await page.textContent("#signed"), "signed by example.com/viewer at size 60: signature verified, the first 60 pixels give the signed root");
   assert.equal(await page.locator("#charts .uplot").count(), 2);
   // The newest pixel is selected; its prevHash link goes back one; the arrows move.
   assert.equal(await selectedSeq(page), 59);
@@ -178,6 +193,16 @@ test("the diff pane shows the core's diff; the summary keeps to the budget", asy
     assert.ok(tp.estimateTokens(summary) <= budget, `${tp.estimateTokens(summary)} tokens > ${budget}`);
     assert.equal(await page.textContent("#tokens"), `${tp.estimateTokens(summary)} tokens (budget ${budget})`);
   }
+  // Files have a reload button: a pixel appended since shows after it.
+  const file = path.join(dir, "pixels_viewer-demo.jsonl");
+  const before = fs.readFileSync(file);
+  const resumed = tp.Chain.resume([pixels[59]], { anchor: pixels[59].prevHash });
+  fs.appendFileSync(file, `${resumed.emitLine("DISTRICT_5.CHAMBER_STEP5.NODE_POST", { timestampMs: T0 + 99_000 })}\n`);
+  await page.click("#reload");
+  await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("verified: 61 pixels"));
+  fs.writeFileSync(file, before);
+  await page.click("#reload");
+  await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("verified: 60 pixels"));
   await page.selectOption("#level", "minimal");
   assert.equal(await page.textContent("#summary"), tp.summarize(pixels[59], { level: "minimal", maxTokens: 1024 }).text);
   await done(page);
@@ -194,6 +219,38 @@ test("a tampered chain shows red at pixel 37 with the SPEC code, highlighted", a
   assert.ok(text.includes(expect.error.message), text);
   assert.equal(await selectedSeq(page), 37);
   await done(page);
+});
+
+test("a chain cut after it was signed verifies, and the signed checkpoint says TRUNCATED", async () => {
+  const page = await newPage();
+  await ready(page, `${base}?agent=viewer-cut`);
+  assert.match(await status(page), /^verified: 15 pixels/);
+  await page.waitForSelector("#signed:not([hidden])");
+  assert.equal(await page.getAttribute("#signed", "data-kind"), "bad");
+  assert.match(await page.textContent("#signed"), /^signed by example\.com\/viewer at size 20: TRUNCATED: the chain has 15 verified pixels/);
+  await done(page);
+});
+
+test("without a key the checkpoint is shown unverified; a key typed into the page verifies it", async () => {
+  const keyless = createViewServer(new JsonlStore(dir));
+  await new Promise((resolve) => keyless.listen(0, "127.0.0.1", resolve));
+  try {
+    const page = await newPage();
+    await ready(page, `http://127.0.0.1:${keyless.address().port}/?agent=viewer-demo`);
+    await page.waitForSelector("#signed:not([hidden])");
+    assert.equal(await page.getAttribute("#signed", "data-kind"), "idle");
+    assert.match(await page.textContent("#signed"), /^signed by example\.com\/viewer at size 60 \(not verified: no verifier key/);
+    await page.fill("#keys", tp.NoteSigner.generate("example.com/viewer").verifier); // same name, another key
+    await page.locator("#keys").dispatchEvent("change");
+    assert.match(await page.textContent("#signed"), /^signed checkpoint: UNKNOWN_KEY/);
+    await page.fill("#keys", signer.verifier);
+    await page.locator("#keys").dispatchEvent("change");
+    assert.equal(await page.getAttribute("#signed", "data-kind"), "ok");
+    await done(page);
+  } finally {
+    keyless.closeAllConnections();
+    await new Promise((resolve) => keyless.close(resolve));
+  }
 });
 
 test("a torn tail says so", async () => {

@@ -24,6 +24,7 @@ from tokenpixel._native import (
     VerifyReport,
     __version__,
     diff,
+    parse_verifier_key,
     summarize,
     validate_agent_id,
     verify,
@@ -658,9 +659,17 @@ def cmd_view(args: argparse.Namespace) -> int:
     agent = args.agent or os.environ.get("TOKENPIXEL_AGENT")
     if agent:
         validate_agent_id(agent)
+    keys = args.key or []
+    for key in keys:
+        parse_verifier_key(key)  # a bad key is a usage error now, not a red page later
     try:
         return view.serve(
-            store, host=args.host, port=args.port, agent=agent, open_browser=not args.no_browser
+            store,
+            host=args.host,
+            port=args.port,
+            agent=agent,
+            keys=keys,
+            open_browser=not args.no_browser,
         )
     except view.ViewerMissing as e:
         raise UsageError(str(e)) from None
@@ -797,6 +806,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address (default 127.0.0.1: this machine only)"
     )
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument(
+        "--key",
+        action="append",
+        metavar="VKEY",
+        help="a verifier key: the page checks signed checkpoints with it (repeatable)",
+    )
     p.set_defaults(func=cmd_view)
     return parser
 

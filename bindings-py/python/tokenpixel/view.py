@@ -4,11 +4,13 @@ store's chains, read-only, on the loopback interface.
 Routes (docs/SPEC.md, "The viewer"), nothing else:
 
 - the site's own files, looked up in a table built at start-up (never joined to a path);
-- `GET /api/info`: `{"live": bool, "agent": str|null, "store": str}`;
+- `GET /api/info`: `{"live": bool, "agent": str|null, "store": str, "keys": [verifier keys]}`;
 - `GET /api/agents`: the store's agent ids, a JSON array;
 - `GET /api/chains/<agent>.jsonl`: the chain as stored (a JSONL store's file byte for byte,
   torn tail included; other stores' lines), with the anchor of a pruned chain in the
   `TokenPixel-Anchor` header;
+- `GET /api/checkpoints/<agent>`: the chain's latest signed checkpoint (SPEC 14.5), a note, or
+  204 when none is kept;
 - `GET /api/follow/<agent>?after=<seq>` (PostgreSQL stores): Server-Sent Events, one pixel line
   per event, `id:` its seq, as pixels commit.
 
@@ -25,6 +27,7 @@ import os
 import sys
 import threading
 import webbrowser
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -75,14 +78,34 @@ def site_files(site: Path = SITE) -> dict[str, Path]:
 class Viewer:
     """What the handler serves: the site's files and one store, read-only."""
 
-    def __init__(self, store: Store, agent: Optional[str] = None, site: Path = SITE) -> None:
+    def __init__(
+        self,
+        store: Store,
+        agent: Optional[str] = None,
+        site: Path = SITE,
+        keys: Sequence[str] = (),
+    ) -> None:
         self.store = store
         self.agent = agent
+        self.keys = list(keys)
         self.files = site_files(site)
         self.live = callable(getattr(store, "follow", None))
 
     def info(self) -> dict[str, Any]:
-        return {"live": self.live, "agent": self.agent, "store": str(self.store)}
+        return {
+            "live": self.live,
+            "agent": self.agent,
+            "store": str(self.store),
+            "keys": self.keys,
+        }
+
+    def checkpoint(self, agent: str) -> Optional[bytes]:
+        """The chain's latest signed checkpoint, or None."""
+        from tokenpixel.signing import load_checkpoint
+
+        validate_agent_id(agent)
+        note = load_checkpoint(self.store, agent)
+        return None if note is None else note.encode()
 
     def chain(self, agent: str) -> tuple[bytes, Optional[str]]:
         """The chain's bytes as stored and its anchor; KeyError when there is none to show."""
@@ -171,6 +194,13 @@ class Handler(BaseHTTPRequestHandler):
                 body, anchor = viewer.chain(agent)
                 extra = [("TokenPixel-Anchor", anchor)] if anchor else []
                 return self._send(200, body, "application/x-ndjson", extra)
+            agent = _agent_in(path, "/api/checkpoints/")
+            if agent is not None:
+                # None kept: 204, not 404 (which browsers log as an error for every unsigned chain).
+                note = viewer.checkpoint(agent)
+                return self._send(
+                    204 if note is None else 200, note or b"", "text/plain; charset=utf-8"
+                )
             agent = _agent_in(path, "/api/follow/")
             if agent is not None and viewer.live:
                 return self._follow(agent, parts.query)
@@ -225,9 +255,11 @@ def make_server(
     port: int = 0,
     agent: Optional[str] = None,
     site: Path = SITE,
+    keys: Sequence[str] = (),
 ) -> ThreadingHTTPServer:
-    """A server for the viewer over `store` (not started: call serve_forever)."""
-    viewer = Viewer(store, agent, site)
+    """A server for the viewer over `store` (not started: call serve_forever). `keys`: verifier
+    keys the page checks the chains' signed checkpoints with."""
+    viewer = Viewer(store, agent, site, keys)
     handler = type("ViewerHandler", (Handler,), {"viewer": viewer})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
@@ -246,6 +278,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8765,
     agent: Optional[str] = None,
+    keys: Sequence[str] = (),
     open_browser: bool = True,
     out: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
 ) -> int:
@@ -255,7 +288,7 @@ def serve(
             f"warning: serving on {host}, not only this machine: anyone who reaches this "
             "address can read every chain in the store"
         )
-    server = make_server(store, host=host, port=port, agent=agent)
+    server = make_server(store, host=host, port=port, agent=agent, keys=keys)
     url = url_of(server, agent)
     out(f"tokenpixel view: {url} (Ctrl-C stops)")
     if open_browser:
