@@ -5,6 +5,7 @@ import type { TokenPixel, VerifyReport } from "./index.js";
 // store URLs) in stores.d.ts; `tokenpixel/node` exports them all.
 export * from "./checkpointer.js";
 export * from "./stores.js";
+export * from "./signing.js";
 /** The PostgreSQL schema migrations (the core's text, run by every language) and the setup lock key. */
 export { PG_MIGRATIONS, PG_SETUP_LOCK } from "./index.js";
 

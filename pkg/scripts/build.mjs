@@ -71,6 +71,7 @@ for (const f of [
   "node-entry.mjs",
   "cli.mjs",
   "view.mjs",
+  "signing.mjs",
 ]) {
   fs.copyFileSync(path.join(pkg, "src", f), path.join(dist, f));
 }
@@ -82,7 +83,7 @@ function toCjs(src, renames) {
     .replace(/^import (\w+) from "([^"]+)";$/gm, (_, name, mod) => `const ${name} = require("${mod}");`)
     .replace(/^import \{([^}]+)\} from "([^"]+)";$/gm, (_, names, mod) => `const {${names}} = require("${renames[mod] ?? mod}");`)
     .replace(/\bimport\.meta\.url\b/g, "__filename")
-    .replace(/^export (class|function|const) (\w+)/gm, (_, kind, name) => {
+    .replace(/^export (class|async function|function|const) (\w+)/gm, (_, kind, name) => {
       exported.push(name);
       return `${kind} ${name}`;
     });
@@ -111,6 +112,10 @@ fs.writeFileSync(
   }),
 );
 fs.writeFileSync(
+  path.join(dist, "signing.cjs"),
+  toCjs(fs.readFileSync(path.join(pkg, "src/signing.mjs"), "utf8"), { "./node.mjs": "./node.cjs" }),
+);
+fs.writeFileSync(
   path.join(dist, "metrics.cjs"),
   toCjs(fs.readFileSync(path.join(pkg, "src/metrics.mjs"), "utf8"), { "./node.mjs": "./node.cjs" }),
 );
@@ -128,6 +133,7 @@ fs.writeFileSync(
     '  ...require("./s3_store.cjs"),\n' +
     '  ...require("./open_store.cjs"),\n' +
     '  ...require("./checkpointer.cjs"),\n' +
+    '  ...require("./signing.cjs"),\n' +
     "  PG_MIGRATIONS,\n" +
     "  PG_SETUP_LOCK,\n" +
     "};\n",

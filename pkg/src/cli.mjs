@@ -30,6 +30,12 @@ Tamper-evident checkpoints for agents and pipelines (the Node CLI: now, emit, he
   head     print the chain's head hash [--github]
   list     list checkpoints [--limit N] [--json]
   verify   verify a chain file or the store [FILE] [--anchor H] [--expect-head H] [--json]
+           [--key VKEY ...: also the signed checkpoint (TRUNCATED, ROOT_MISMATCH...)] [--log L]
+  keygen   a new Ed25519 signing key: --name NAME [--out FILE]; prints the verifier key
+  sign     sign a checkpoint of the chain's head: --key FILE [--log L]
+  prove    an inclusion proof file for one pixel: --seq N [--out FILE]
+  verify-proof FILE --key VKEY   check a proof file, no chain needed
+  consistency OLD NEW --key VKEY a newer signed checkpoint extends an older one
   view     open the viewer on the store's chains [--port P (default 8765)] [--host H]
            [--no-browser] [--key VKEY ...: check signed checkpoints]; --store may also be
            postgresql://... or s3://bucket/prefix
@@ -52,6 +58,10 @@ const OPTIONS = {
   anchor: { type: "string" },
   "expect-head": { type: "string" },
   port: { type: "string" },
+  name: { type: "string" },
+  out: { type: "string" },
+  log: { type: "string" },
+  seq: { type: "string" },
   host: { type: "string" },
   "no-browser": { type: "boolean" },
   key: { type: "string", multiple: true },
@@ -64,7 +74,12 @@ const COMMANDS = {
   emit: { options: ["corridor", "state-file", "context-file", "var", "github"], run: cmdEmit },
   head: { options: ["github"], run: cmdHead },
   list: { options: ["limit", "json"], run: cmdList },
-  verify: { options: ["anchor", "expect-head", "json"], positional: true, run: cmdVerify },
+  verify: { options: ["anchor", "expect-head", "json", "key", "log"], positional: true, run: cmdVerify },
+  keygen: { options: ["name", "out"], run: cmdKeygen },
+  sign: { options: ["key", "log", "json"], run: cmdSign },
+  prove: { options: ["seq", "out"], run: cmdProve },
+  "verify-proof": { options: ["key"], positional: true, run: cmdVerifyProof },
+  consistency: { options: ["key"], positional: true, run: cmdConsistency },
   view: { options: ["port", "host", "no-browser", "key"], run: cmdView },
 };
 
@@ -265,9 +280,153 @@ function printReport(name, r) {
   console.log(`FAIL  ${name}: ${where}: ${e.code}: ${e.message}`);
 }
 
+/** `verify --key`: each chain and its signed checkpoint (SPEC 14.6), as the Python CLI prints. */
+async function verifyKeys(args, agents) {
+  const signing = await import("./signing.mjs");
+  const store = await storeOf(args);
+  let failed = 0;
+  for (const agent of agents) {
+    try {
+      const head = await signing.verifySigned(store, agent, args.key, { log: args.log });
+      const extra = head.count > head.size ? `, ${head.count - head.size} pixels after it` : "";
+      console.log(`OK    ${agent}: signed by ${head.signedBy.join(", ")} at size ${head.size} (root ${head.root})${extra}`);
+    } catch (err) {
+      if (!(err instanceof TokenPixelError)) throw err;
+      failed += 1;
+      console.log(`FAIL  ${agent}: ${err.code}: ${err.message}`);
+    }
+  }
+  await store.close?.();
+  return failed ? 1 : 0;
+}
+
+/** The store named by --store: a directory, or a URL (postgresql://, s3://). */
+async function storeOf(args) {
+  const where = args.store ?? DEFAULT_STORE;
+  if (/^[a-z][a-z0-9+.-]+:\/\//i.test(where)) {
+    const { openStore: openUrl } = await import("./open_store.mjs");
+    return openUrl(where);
+  }
+  return openStore(args);
+}
+
+/** The agent of a store that may be async (URL stores). */
+async function agentOfStore(args, store) {
+  const named = args.agent || process.env.TOKENPIXEL_AGENT;
+  if (named) {
+    validateAgentId(named);
+    return named;
+  }
+  const agents = await store.agents();
+  if (agents.length === 1) return agents[0];
+  const where = args.store ?? DEFAULT_STORE;
+  if (!agents.length) throw new UsageError(`no checkpoints in ${where}: create one with \`tokenpixel now\``);
+  throw new UsageError(`${where} holds several agents (${agents.join(", ")}): pass --agent`);
+}
+
+async function cmdKeygen(args) {
+  if (!args.name) throw new UsageError("keygen needs --name NAME (for example example.com/ci)");
+  const { keygen, writeKey } = await import("./signing.mjs");
+  const signer = keygen(args.name);
+  const out = args.out ?? `${args.name.replaceAll("/", "_")}.key`;
+  writeKey(out, signer);
+  console.log(signer.verifier);
+  console.error(`private key written to ${out} (mode 0600): keep it secret`);
+  return 0;
+}
+
+async function cmdSign(args) {
+  if (!args.key?.length) throw new UsageError("sign needs --key FILE (the private key file)");
+  if (args.key.length > 1) throw new UsageError("sign takes one --key");
+  const { readKey, signHead } = await import("./signing.mjs");
+  const store = await storeOf(args);
+  try {
+    const agent = await agentOfStore(args, store);
+    const signer = readKey(args.key[0]);
+    const note = await signHead(store, agent, signer, args.log ?? signer.name);
+    if (args.json) json({ agentId: agent, checkpoint: note });
+    else process.stdout.write(note);
+  } finally {
+    await store.close?.();
+  }
+  return 0;
+}
+
+async function cmdProve(args) {
+  if (args.seq === undefined || !/^[0-9]{1,16}$/.test(args.seq)) throw new UsageError("prove needs --seq N (a pixel's seq)");
+  const { prove } = await import("./signing.mjs");
+  const store = await storeOf(args);
+  try {
+    const agent = await agentOfStore(args, store);
+    const text = await prove(store, agent, Number(args.seq));
+    if (args.out) {
+      fs.writeFileSync(args.out, text);
+      console.log(`proof of seq ${args.seq} written to ${args.out}`);
+    } else process.stdout.write(text);
+  } finally {
+    await store.close?.();
+  }
+  return 0;
+}
+
+function readText(file) {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${err.message}`);
+  }
+}
+
+async function cmdVerifyProof(args, positionals) {
+  if (positionals.length !== 1) throw new UsageError("verify-proof takes one proof file");
+  if (!args.key?.length) throw new UsageError("verify-proof needs --key VKEY");
+  const { verifyProof } = await import("./signing.mjs");
+  const [file] = positionals;
+  const text = readText(file);
+  let proved;
+  try {
+    proved = verifyProof(text, args.key);
+  } catch (err) {
+    if (err instanceof TokenPixelError && ["PROOF_INVALID", "BAD_SIGNATURE", "UNKNOWN_KEY", "HASH_MISMATCH"].includes(err.code)) {
+      console.log(`FAIL  ${file}: ${err.code}: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  console.log(`OK    ${file}: seq ${proved.seq} is in ${proved.origin} at size ${proved.size}, signed by ${proved.signedBy.join(", ")}`);
+  return 0;
+}
+
+async function cmdConsistency(args, positionals) {
+  if (positionals.length !== 2) throw new UsageError("consistency takes two checkpoint files: OLD NEW");
+  if (!args.key?.length) throw new UsageError("consistency needs --key VKEY");
+  const { checkConsistency } = await import("./signing.mjs");
+  const [older, newer] = positionals.map(readText);
+  const store = await storeOf(args);
+  try {
+    const agent = await agentOfStore(args, store);
+    let proof;
+    try {
+      proof = await checkConsistency(store, agent, older, newer, args.key);
+    } catch (err) {
+      if (err instanceof TokenPixelError && ["PROOF_INVALID", "TRUNCATED", "ROOT_MISMATCH", "ORIGIN_MISMATCH"].includes(err.code)) {
+        console.log(`FAIL  ${err.code}: ${err.message}`);
+        return 1;
+      }
+      throw err;
+    }
+    console.log(`OK    the newer checkpoint extends the older (${proof.length} proof hashes)`);
+    for (const h of proof) console.log(h);
+  } finally {
+    await store.close?.();
+  }
+  return 0;
+}
+
 function cmdVerify(args, positionals) {
   const results = [];
   if (positionals.length > 1) throw new UsageError("verify takes at most one file");
+  if (args.key?.length && positionals.length) throw new UsageError("verify --key checks a store's chains, not a file: pass --store and --agent");
   if (positionals.length) {
     const file = positionals[0];
     if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UsageError(`${file} is a directory: use --store ${file}`);
@@ -278,6 +437,7 @@ function cmdVerify(args, positionals) {
     const store = new JsonlStore(dir);
     const agents = args.agent || process.env.TOKENPIXEL_AGENT ? [agentOf(args, store)] : store.agents();
     if (!agents.length) throw new UsageError(`no chains in ${dir}`);
+    if (args.key?.length) return verifyKeys(args, agents);
     for (const agent of agents) {
       const file = store.path(agent);
       const anchor = args.anchor ?? store.anchor(agent);

@@ -11,6 +11,7 @@ import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { TokenPixelError, toJsonLine, validateAgentId } from "./node.mjs";
+import { isFileStore, loadCheckpoint } from "./signing.mjs";
 
 export const SITE = fileURLToPath(new URL("./viewer/", import.meta.url));
 export const CSP =
@@ -55,10 +56,6 @@ function agentIn(route, prefix, suffix = "") {
   return name;
 }
 
-/** A JSONL store (its files are served byte for byte): by shape, so that two copies of the
- * package (a bundler's and the CLI's) agree. */
-const isFileStore = (store) => typeof store.directory === "string" && typeof store.path === "function";
-
 async function chainOf(store, agent) {
   let file;
   if (isFileStore(store)) {
@@ -79,37 +76,6 @@ async function chainOf(store, agent) {
   const lines = [];
   for await (const line of store.lines(agent)) lines.push(line, "\n");
   return { body: Buffer.from(lines.join("")), anchor };
-}
-
-/**
- * The agent's latest signed checkpoint as the SPEC (14.5) keeps it beside the chain, or
- * undefined: JSONL `pixels_A.tlog-checkpoint` (a regular file, never a symlink), PostgreSQL
- * table `tokenpixel_checkpoints`, S3 object `<prefix>A/tlog-checkpoint`.
- */
-export async function loadCheckpoint(store, agent) {
-  validateAgentId(agent);
-  if (isFileStore(store)) {
-    const file = path.join(store.directory, `pixels_${agent}.tlog-checkpoint`);
-    try {
-      if (!fs.lstatSync(file).isFile()) return undefined;
-    } catch {
-      return undefined;
-    }
-    return fs.readFileSync(file, "utf8");
-  }
-  if (store.pool && typeof store.pool.query === "function") {
-    try {
-      const res = await store.pool.query("SELECT note FROM tokenpixel_checkpoints WHERE agent_id = $1", [agent]);
-      return res.rows[0]?.note;
-    } catch (err) {
-      if (err?.code === "42P01") return undefined; // no checkpoint was ever signed here
-      throw err;
-    }
-  }
-  if (typeof store._get === "function" && typeof store.prefix === "string") {
-    return (await store._get(`${store.prefix}${agent}/tlog-checkpoint`))?.toString("utf8");
-  }
-  return undefined;
 }
 
 /**

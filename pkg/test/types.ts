@@ -67,3 +67,15 @@ async function checkpointerTypes(store: JsonlStore): Promise<void> {
   await cp.close();
 }
 void checkpointerTypes;
+
+// Signed heads over the stores (issue 14).
+import { keygen, signHead, verifySigned, prove, verifyProof, type SignedHead } from "tokenpixel/node";
+async function signedHeads(store: JsonlStore): Promise<number> {
+  const signer = keygen("example.com/ci");
+  const note: string = await signHead(store, "agent-7", signer);
+  const head: SignedHead = await verifySigned(store, "agent-7", [signer.verifier], { note });
+  const proved = verifyProof(await prove(store, "agent-7", 0), [signer.verifier]);
+  const signers: string[] = tp.readCheckpoint(note).signers;
+  return head.size + proved.seq + signers.length + tp.parseVerifierKey(signer.verifier).id;
+}
+void signedHeads;
