@@ -22,6 +22,10 @@ pub const MAX_SIGNATURES: usize = 64;
 pub const MAX_LINE: usize = 8 * 1024;
 /// Signature type byte of Ed25519 in C2SP signed notes.
 pub const ED25519: u8 = 0x01;
+/// Key type of a C2SP tlog-cosignature/v1 (Ed25519, timestamped) verifier key.
+pub const COSIGNATURE_V1: u8 = 0x04;
+/// The largest cosignature timestamp C2SP allows: 2^63 - 1.
+pub const MAX_COSIGNATURE_TIME: u64 = (1 << 63) - 1;
 /// First line of a proof file (C2SP tlog-proof).
 pub const PROOF_HEADER: &str = "c2sp.org/tlog-proof@v1";
 
@@ -467,6 +471,38 @@ impl Signer25519 {
         format!("{}+{:08x}+{}", self.name, self.id(), b64(&raw))
     }
 
+    /// The verifier key of this key used as a C2SP tlog-cosignature/v1 cosigner (type 0x04).
+    pub fn cosigner_verifier(&self) -> String {
+        let public = self.key.verifying_key();
+        let mut raw = vec![COSIGNATURE_V1];
+        raw.extend_from_slice(public.as_bytes());
+        let id = key_id(&self.name, COSIGNATURE_V1, public.as_bytes());
+        format!("{}+{id:08x}+{}", self.name, b64(&raw))
+    }
+
+    /// The signature line of a C2SP tlog-cosignature/v1 over a note text at POSIX `time`:
+    /// `— <name> base64(key ID || time (8 bytes, big-endian) || Ed25519 signature)`, the
+    /// signature over `cosignature/v1\ntime <time>\n<text>`. Append it to a signed note.
+    pub fn cosign_line(&self, text: &str, time: u64) -> Result<String> {
+        check_text(text)?;
+        if time > MAX_COSIGNATURE_TIME {
+            return Err(Error::argument(format!(
+                "a cosignature time is at most 2^63 - 1, not {time}"
+            )));
+        }
+        let message = cosigned_message(text, time);
+        let signature = self.key.sign(message.as_bytes());
+        let id = key_id(
+            &self.name,
+            COSIGNATURE_V1,
+            self.key.verifying_key().as_bytes(),
+        );
+        let mut raw = id.to_be_bytes().to_vec();
+        raw.extend_from_slice(&time.to_be_bytes());
+        raw.extend_from_slice(&signature.to_bytes());
+        Ok(format!("\u{2014} {} {}\n", self.name, b64(&raw)))
+    }
+
     /// Signs a note text (ending in a newline): the note with this key's signature line.
     pub fn sign(&self, text: &str) -> Result<String> {
         check_text(text)?;
@@ -477,11 +513,19 @@ impl Signer25519 {
     }
 }
 
-/// A verifier key: `<name>+<hex key ID>+<base64(type || public key)>`, Ed25519 only.
+/// What C2SP tlog-cosignature/v1 signs: two lines, then the whole note text.
+fn cosigned_message(text: &str, time: u64) -> String {
+    format!("cosignature/v1\ntime {time}\n{text}")
+}
+
+/// A verifier key: `<name>+<hex key ID>+<base64(type || public key)>`: an Ed25519 note key
+/// (type 0x01) or an Ed25519 tlog-cosignature/v1 key (type 0x04).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifierKey {
     pub name: String,
     pub id: u32,
+    /// `ED25519` or `COSIGNATURE_V1`.
+    pub kind: u8,
     key: [u8; 32],
 }
 
@@ -509,29 +553,67 @@ impl VerifierKey {
         let id = u32::from_str_radix(id, 16).map_err(|_| bad("bad key ID"))?;
         let raw =
             b64_decode(key, "verifier key").map_err(|_| bad("the key is not canonical base64"))?;
-        if raw.len() != 33 || raw[0] != ED25519 {
-            return Err(bad("only Ed25519 keys (type 0x01, 32 bytes) are supported"));
+        if raw.len() != 33 || !matches!(raw[0], ED25519 | COSIGNATURE_V1) {
+            return Err(bad(
+                "only Ed25519 keys are supported: type 0x01 (note signatures) or 0x04 \
+                 (tlog-cosignature/v1), 32 bytes",
+            ));
         }
+        let kind = raw[0];
         let key: [u8; 32] = raw[1..].try_into().map_err(|_| bad("bad key"))?;
         VerifyingKey::from_bytes(&key).map_err(|_| bad("not an Ed25519 public key"))?;
-        if key_id(name, ED25519, &key) != id {
+        if key_id(name, kind, &key) != id {
             return Err(bad("the key ID does not match the name and key"));
         }
         Ok(VerifierKey {
             name: name.to_owned(),
             id,
+            kind,
             key,
         })
     }
 
+    /// Whether `signature` (the bytes after the key ID) signs `text` under this key: Ed25519
+    /// over the text (0x01), or a timestamped cosignature over the cosigned message (0x04).
     fn verify(&self, text: &str, signature: &[u8]) -> bool {
-        let (Ok(key), Ok(sig)) = (
-            VerifyingKey::from_bytes(&self.key),
-            Signature::from_slice(signature),
-        ) else {
+        let Ok(key) = VerifyingKey::from_bytes(&self.key) else {
+            return false;
+        };
+        if self.kind == COSIGNATURE_V1 {
+            let Some((time, sig)) = cosignature_parts(signature) else {
+                return false;
+            };
+            let Ok(sig) = Signature::from_slice(sig) else {
+                return false;
+            };
+            return key
+                .verify(cosigned_message(text, time).as_bytes(), &sig)
+                .is_ok();
+        }
+        let Ok(sig) = Signature::from_slice(signature) else {
             return false;
         };
         key.verify(text.as_bytes(), &sig).is_ok()
+    }
+}
+
+/// A cosignature's timestamp and Ed25519 signature: exactly 8 + 64 bytes, the time at most
+/// 2^63 - 1; None otherwise.
+pub fn cosignature_parts(signature: &[u8]) -> Option<(u64, &[u8])> {
+    if signature.len() != 72 {
+        return None;
+    }
+    let time = u64::from_be_bytes(signature[..8].try_into().ok()?);
+    (time <= MAX_COSIGNATURE_TIME).then_some((time, &signature[8..]))
+}
+
+impl VerifierKey {
+    /// The POSIX time a cosignature by this key states, when this is a cosigner key and the
+    /// signature has the cosignature form (not checked against the note: see `Note::verify`).
+    pub fn cosignature_time(&self, signature: &[u8]) -> Option<u64> {
+        (self.kind == COSIGNATURE_V1)
+            .then(|| cosignature_parts(signature).map(|(t, _)| t))
+            .flatten()
     }
 }
 

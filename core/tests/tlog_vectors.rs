@@ -166,3 +166,113 @@ fn notes_from_c2sp_and_go_verify() {
     }
     let _ = tlog::empty_root();
 }
+
+/// The cosigned checkpoints in tlog.json ("tokenpixel: ..." notes): a log's checkpoint with a
+/// C2SP tlog-cosignature/v1 line by a witness, from fixed seeds and a fixed time. Ed25519 is
+/// deterministic, so the vectors are reproduced byte for byte here.
+fn cosigned_vector() -> (String, String, String) {
+    let log = Signer25519::from_seed("example.com/tokenpixel-log", &[7u8; 32]).unwrap();
+    let witness = Signer25519::from_seed("witness.example.com/w1", &[9u8; 32]).unwrap();
+    let text = tlog::Checkpoint {
+        origin: "example.com/tokenpixel-log/agent-7".into(),
+        size: 3,
+        root: leaf_hash(b"tokenpixel cosignature vector"),
+        extensions: vec![],
+    }
+    .to_text();
+    let note = log.sign(&text).unwrap() + &witness.cosign_line(&text, 1_764_000_000).unwrap();
+    (note, log.verifier(), witness.cosigner_verifier())
+}
+
+#[test]
+fn cosignature_vectors_are_reproduced_and_verify() {
+    let (note, log_key, witness_key) = cosigned_vector();
+    let v = vectors();
+    let cases: Vec<&Value> = v
+        .get("notes")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c.get("desc")
+                .and_then(Value::as_str)
+                .is_some_and(|d| d.starts_with("tokenpixel: cosigned"))
+        })
+        .collect();
+    assert_eq!(cases.len(), 4, "the four cosignature cases");
+    let both = cases[0];
+    assert_eq!(both.get("note").unwrap().as_str().unwrap(), note);
+    let keys: Vec<&str> = both
+        .get("keys")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(keys, [log_key.as_str(), witness_key.as_str()]);
+    // The time is signed: a cosignature line whose time is changed does not verify.
+    let parsed = Note::parse(&note).unwrap();
+    let w = VerifierKey::parse(&witness_key).unwrap();
+    assert_eq!(w.kind, tlog::COSIGNATURE_V1);
+    assert_eq!(
+        w.cosignature_time(&parsed.signatures[1].signature),
+        Some(1_764_000_000)
+    );
+    // A note key (0x01) of the same Ed25519 key is another key ID: it ignores the cosignature.
+    let as_note_key = Signer25519::from_seed("witness.example.com/w1", &[9u8; 32])
+        .unwrap()
+        .verifier();
+    let k = VerifierKey::parse(&as_note_key).unwrap();
+    assert_eq!(parsed.verify(&[k]).unwrap_err().code(), "UNKNOWN_KEY");
+}
+
+/// Verifier keys and a cosignature from transparency-dev/formats note/note_cosigv1_test.go
+/// (TestCoSigV1NewVerifier, TestCosignatureTimestamp).
+#[test]
+fn cosignature_keys_and_times_from_transparency_dev() {
+    let k =
+        VerifierKey::parse("remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2")
+            .unwrap();
+    assert_eq!((k.kind, k.id), (tlog::COSIGNATURE_V1, 0xda77ade7));
+    let note_key =
+        VerifierKey::parse("TEST+7997405c+AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6").unwrap();
+    assert_eq!(note_key.kind, tlog::ED25519);
+    for bad in [
+        "bananas.sigstore.dev+12344556",
+        "rekor.sigstore.dev+12345678+THIS_IS_NOT_BASE64!",
+        "rekor.sigstore.dev+12345678+AwEB",
+        "remora.n621.de+00000000+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2",
+    ] {
+        assert_eq!(
+            VerifierKey::parse(bad).unwrap_err().code(),
+            "UNKNOWN_KEY",
+            "{bad}"
+        );
+    }
+    let raw = b64_decode(
+        "ZGhGuQAAAABm/qTPeyKXD+R2rzyQsxPiP8mXum7qq/iF0u4vanlqJyocWODBt97w9uL+8qT7S5gxEHWWOworDcFiEBYJXORmnFBOBA==",
+        "vector",
+    )
+    .unwrap();
+    assert_eq!(&raw[..4], &[0x64, 0x68, 0x46, 0xb9]);
+    assert_eq!(
+        tlog::cosignature_parts(&raw[4..]).map(|(t, _)| t),
+        Some(1_727_964_367)
+    );
+    // An Ed25519 note signature (64 bytes) has no cosignature form.
+    let plain = b64_decode(
+        "eQjRQm6eSKzFoiYalgwCPXu2y3ijtg68is9M46JKxuZB+dRfTmeQeDBoXnvxZx2ugnkyV+MUMLXpWs1hPb/W/4xkNQY=",
+        "vector",
+    )
+    .unwrap();
+    assert_eq!(tlog::cosignature_parts(&plain[4..]), None);
+}
+
+#[test]
+#[ignore = "prints the cosignature vectors for tests/vectors/tlog.json"]
+fn print_cosignature_vectors() {
+    let (note, log_key, witness_key) = cosigned_vector();
+    println!("NOTE={note:?}\nLOG={log_key}\nWITNESS={witness_key}");
+}
