@@ -204,9 +204,11 @@ export function checkAppend(head: string | null | undefined, anchor: string | nu
 /** Whether a torn tail is a whole pixel extending `previous` (SPEC 12.5). */
 export function classifyTail(previous: string | null | undefined, tail: Uint8Array, anchor?: string | null): boolean;
 /** The anchor file's line, without its newline (SPEC 12.2). */
-export function anchorRecord(anchor: string, firstSeq: number, prunedAtMs: number): string;
+export function anchorRecord(anchor: string, firstSeq: number, prunedAtMs: number, frontier?: string[] | null): string;
 /** `{anchor, firstSeq}` from an anchor file's bytes; throws STORE_CORRUPT otherwise. */
-export function parseAnchorRecord(bytes: Uint8Array): { anchor: string; firstSeq: number };
+export function parseAnchorRecord(bytes: Uint8Array): { anchor: string; firstSeq: number; frontier: string[] | null };
+/** The pruned prefix's frontier after a prune removes the pixels with these hashes (null: unknown). */
+export function prunedFrontier(record: { firstSeq: number; frontier?: string[] | null } | undefined, hashes: string[]): string[] | null;
 /** The longest stored line a store reads (16 MiB). */
 export const MAX_LINE_BYTES: number;
 /** The PostgreSQL store's schema migrations (SPEC 12.10), in order, from the core. */
@@ -239,10 +241,20 @@ export interface CheckpointInfo {
   root: string;
   signedBy?: string[];
 }
-/** The RFC 9162 root (base64) of the tree whose leaves are these pixel hashes. */
-export function treeRoot(pixelHashes: string[]): string;
-export function inclusionProof(pixelHashes: string[], index: number, size: number): string[];
-export function consistencyProof(pixelHashes: string[], oldSize: number, newSize: number): string[];
+/** A pruned chain's prefix as its anchor record keeps it: its size and frontier (base64 nodes). */
+export interface TreePrefix {
+  size: number;
+  nodes: string[];
+}
+/** The RFC 9162 root (base64) of the tree whose leaves are these pixel hashes (after `prefix`). */
+export function treeRoot(pixelHashes: string[], prefix?: TreePrefix): string;
+/** The frontier nodes after appending these pixels to the frontier of `size` leaves. */
+export function extendFrontier(size: number, nodes: string[], pixelHashes: string[]): string[];
+/** Throws STORE_CORRUPT unless `nodes` are a frontier of `firstSeq` pruned pixels. */
+export function checkFrontier(firstSeq: number, nodes: string[]): void;
+/** `pixelHashes` are the pixels after `prefix` when it is given (a pruned chain's kept ones). */
+export function inclusionProof(pixelHashes: string[], index: number, size: number, prefix?: TreePrefix): string[];
+export function consistencyProof(pixelHashes: string[], oldSize: number, newSize: number, prefix?: TreePrefix): string[];
 /** Throws PROOF_INVALID unless the proof shows the pixel at `index`. */
 export function verifyInclusion(pixelHash: string, index: number, size: number, proof: string[], root: string): void;
 export function verifyConsistency(oldSize: number, newSize: number, oldRoot: string, newRoot: string, proof: string[]): void;
@@ -302,9 +314,12 @@ declare const api: {
   classifyTail: typeof classifyTail;
   anchorRecord: typeof anchorRecord;
   parseAnchorRecord: typeof parseAnchorRecord;
+  prunedFrontier: typeof prunedFrontier;
   MAX_LINE_BYTES: number;
   NoteSigner: typeof NoteSigner;
   treeRoot: typeof treeRoot;
+  extendFrontier: typeof extendFrontier;
+  checkFrontier: typeof checkFrontier;
   inclusionProof: typeof inclusionProof;
   consistencyProof: typeof consistencyProof;
   verifyInclusion: typeof verifyInclusion;

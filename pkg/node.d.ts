@@ -9,6 +9,13 @@ export * from "./signing.js";
 /** The PostgreSQL schema migrations (the core's text, run by every language) and the setup lock key. */
 export { PG_MIGRATIONS, PG_SETUP_LOCK } from "./index.js";
 
+/** What pruning keeps (docs/SPEC.md 12.2): `frontier` is null for chains pruned before it was kept. */
+export interface AnchorRecord {
+  anchor: string;
+  firstSeq: number;
+  frontier: string[] | null;
+}
+
 /** What the store did about a torn last line left by a crash (12.5). */
 export interface Recovery {
   agentId: string;
@@ -60,6 +67,8 @@ export class JsonlStore implements Iterable<TokenPixel> {
    */
   transaction<T>(agentId: string, fn: (tx: Transaction) => T): T;
   anchor(agentId?: string): string | undefined;
+  /** What pruning kept (12.2): the anchor, the first kept seq and the pruned prefix's frontier. */
+  anchorRecord(agentId?: string): AnchorRecord | undefined;
   /** Complete stored lines, oldest first, streamed from the file. */
   lines(agentId?: string): IterableIterator<string>;
   /** Pixels, oldest first, streamed from the file. */

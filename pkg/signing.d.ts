@@ -23,6 +23,19 @@ export function readKey(file: string): NoteSigner;
 /** The agent's latest signed checkpoint kept in the store (14.5), or undefined. */
 export function loadCheckpoint(store: AnyStore, agentId: string): Promise<string | undefined>;
 export function saveCheckpoint(store: AnyStore, agentId: string, note: string): Promise<void>;
+/** A verified chain as a Merkle tree; a pruned chain's from its prefix's frontier (14.6). */
+export interface ChainTree {
+  /** The first stored seq: the size of the pruned prefix (0 when not pruned). */
+  first: number;
+  prefix: { size: number; nodes: string[] } | undefined;
+  /** The stored pixels' hashes. */
+  hashes: string[];
+  size: number;
+  root(size: number): string;
+  inclusion(seq: number, size: number): string[];
+  consistency(oldSize: number, newSize: number): string[];
+}
+export function chainTree(store: AnyStore, agentId: string): Promise<ChainTree>;
 /** The pixel hashes of a verified, unpruned chain, in seq order. */
 export function chainHashes(store: AnyStore, agentId: string): Promise<string[]>;
 /** Signs a checkpoint of the chain's head (origin `<log>/<agent>`) and keeps it in the store. */

@@ -1,6 +1,7 @@
 // Types for the shared stores of `tokenpixel/node` (docs/SPEC.md 12.9 to 12.12): PostgresStore
 // (needs `pg`), S3Store (needs `@aws-sdk/client-s3`) and openStore. Both are optional peer
 // dependencies, loaded only when such a store is made. Every method of these stores is async.
+import type { AnchorRecord } from "./node.js";
 import type { TokenPixel, VerifyReport } from "./index.js";
 import type { JsonlStore, JsonlStoreOptions } from "./node.js";
 
@@ -39,6 +40,7 @@ export interface AsyncStore {
   transaction<T>(agentId: string, fn: (tx: AsyncTransaction) => T | Promise<T>): Promise<T>;
   append(pixel: TokenPixel | string): Promise<void>;
   anchor(agentId?: string): Promise<string | undefined>;
+  anchorRecord(agentId?: string): Promise<AnchorRecord | undefined>;
   latest(agentId?: string): Promise<TokenPixel | undefined>;
   /** Stored canonical lines, oldest first, streamed. */
   lines(agentId?: string): AsyncIterableIterator<string>;
@@ -119,6 +121,7 @@ export class PostgresStore implements AsyncStore {
   transaction<T>(agentId: string, fn: (tx: AsyncTransaction) => T | Promise<T>): Promise<T>;
   append(pixel: TokenPixel | string): Promise<void>;
   anchor(agentId?: string): Promise<string | undefined>;
+  anchorRecord(agentId?: string): Promise<AnchorRecord | undefined>;
   latest(agentId?: string): Promise<TokenPixel | undefined>;
   lines(agentId?: string): AsyncIterableIterator<string>;
   iter(agentId?: string): AsyncIterableIterator<TokenPixel>;
@@ -172,6 +175,7 @@ export class S3Store implements AsyncStore {
   transaction<T>(agentId: string, fn: (tx: AsyncTransaction) => T | Promise<T>): Promise<T>;
   append(pixel: TokenPixel | string): Promise<void>;
   anchor(agentId?: string): Promise<string | undefined>;
+  anchorRecord(agentId?: string): Promise<AnchorRecord | undefined>;
   /** Head discovery (hint, galloping, bisection): never lists the chain. */
   latest(agentId?: string): Promise<TokenPixel | undefined>;
   /** Segments, then the pixel objects after them; STORE_CORRUPT when a piece does not continue the seqs. */

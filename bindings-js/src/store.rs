@@ -74,9 +74,15 @@ pub fn classify_tail(
     Ok(store::classify_tail(previous.as_deref(), tail, anchor))
 }
 
-/// The anchor file's line (no newline).
+/// The anchor file's line (no newline), with the pruned prefix's frontier (base64 nodes) when
+/// given.
 #[wasm_bindgen(js_name = anchorRecord)]
-pub fn anchor_record(anchor: &str, first_seq: f64, pruned_at_ms: f64) -> Result<String, JsValue> {
+pub fn anchor_record(
+    anchor: &str,
+    first_seq: f64,
+    pruned_at_ms: f64,
+    frontier: Option<Vec<String>>,
+) -> Result<String, JsValue> {
     let anchor = anchor_of(Some(anchor.to_owned()))?.ok_or_else(|| argument("anchor"))?;
     let uint = |v: f64, name: &str| {
         if v >= 0.0 && v.fract() == 0.0 && v <= tokenpixel_core::MAX_SAFE_INTEGER as f64 {
@@ -87,14 +93,33 @@ pub fn anchor_record(anchor: &str, first_seq: f64, pruned_at_ms: f64) -> Result<
             )))
         }
     };
-    Ok(store::anchor_record(
+    let first_seq = uint(first_seq, "firstSeq")?;
+    let nodes = match &frontier {
+        None => None,
+        Some(texts) => {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            Some(store::parse_frontier(first_seq, &refs).map_err(js_err)?)
+        }
+    };
+    Ok(store::anchor_record_with(
         anchor,
-        uint(first_seq, "firstSeq")?,
+        first_seq,
         uint(pruned_at_ms, "prunedAtMs")?,
+        nodes.as_deref(),
     ))
 }
 
-/// `{anchor, firstSeq}` from an anchor file's bytes; throws STORE_CORRUPT otherwise.
+/// Throws STORE_CORRUPT unless `nodes` are a frontier for `firstSeq` pruned pixels.
+#[wasm_bindgen(js_name = checkFrontier)]
+pub fn check_frontier(first_seq: f64, nodes: Vec<String>) -> Result<(), JsValue> {
+    let refs: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    store::parse_frontier(first_seq as u64, &refs)
+        .map(|_| ())
+        .map_err(js_err)
+}
+
+/// `{anchor, firstSeq, frontier}` from an anchor file's bytes (`frontier`: base64 nodes, or
+/// null in records written before it was kept); throws STORE_CORRUPT otherwise.
 #[wasm_bindgen(js_name = parseAnchorRecord)]
 pub fn parse_anchor_record(data: &[u8]) -> Result<JsValue, JsValue> {
     #[derive(Serialize)]
@@ -102,10 +127,17 @@ pub fn parse_anchor_record(data: &[u8]) -> Result<JsValue, JsValue> {
         anchor: String,
         #[serde(rename = "firstSeq")]
         first_seq: f64,
+        frontier: Option<Vec<String>>,
     }
-    let (anchor, first_seq) = store::parse_anchor_record(data).map_err(js_err)?;
+    let r = store::parse_anchor(data).map_err(js_err)?;
     report_value(&Out {
-        anchor: anchor.to_string(),
-        first_seq: first_seq as f64,
+        anchor: r.anchor.to_string(),
+        first_seq: r.first_seq as f64,
+        frontier: r.frontier.map(|nodes| {
+            nodes
+                .iter()
+                .map(|h| tokenpixel_core::tlog::b64(h))
+                .collect()
+        }),
     })
 }

@@ -99,13 +99,42 @@ impl NoteSigner {
     }
 }
 
+/// The pruned prefix of a tree (`prefixSize`, base64 `prefixNodes`), or none.
+fn prefix_of(size: Option<f64>, nodes: Option<Vec<String>>) -> Result<Frontier, JsValue> {
+    let (Some(size), Some(nodes)) = (size, nodes) else {
+        return Ok(Frontier::new());
+    };
+    let size = count(size, "prefix size")?;
+    let refs: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    let hashes = tokenpixel_core::store::parse_frontier(size, &refs).map_err(js_err)?;
+    Frontier::from_parts(size, hashes).map_err(js_err)
+}
+
 #[wasm_bindgen(js_name = treeRoot)]
-pub fn tree_root(pixel_hashes: Vec<String>) -> Result<String, JsValue> {
-    let mut f = Frontier::new();
+pub fn tree_root(
+    pixel_hashes: Vec<String>,
+    prefix_size: Option<f64>,
+    prefix_nodes: Option<Vec<String>>,
+) -> Result<String, JsValue> {
+    let mut f = prefix_of(prefix_size, prefix_nodes)?;
     for leaf in leaves(&pixel_hashes)? {
         f.push(leaf);
     }
     Ok(tlog::b64(&f.root()))
+}
+
+/// The frontier nodes (base64) after appending these pixels to the frontier `(size, nodes)`.
+#[wasm_bindgen(js_name = extendFrontier)]
+pub fn extend_frontier(
+    size: f64,
+    nodes: Vec<String>,
+    pixel_hashes: Vec<String>,
+) -> Result<Vec<String>, JsValue> {
+    let mut f = prefix_of(Some(size), Some(nodes))?;
+    for leaf in leaves(&pixel_hashes)? {
+        f.push(leaf);
+    }
+    Ok(b64s(f.nodes()))
 }
 
 #[wasm_bindgen(js_name = inclusionProof)]
@@ -113,8 +142,13 @@ pub fn inclusion_proof(
     pixel_hashes: Vec<String>,
     index: f64,
     size: f64,
+    prefix_size: Option<f64>,
+    prefix_nodes: Option<Vec<String>>,
 ) -> Result<Vec<String>, JsValue> {
-    let tree = Tree::new(leaves(&pixel_hashes)?);
+    let tree = Tree::pruned(
+        prefix_of(prefix_size, prefix_nodes)?,
+        leaves(&pixel_hashes)?,
+    );
     let proof = tree
         .inclusion_proof(count(index, "index")?, count(size, "size")?)
         .map_err(js_err)?;
@@ -126,8 +160,13 @@ pub fn consistency_proof(
     pixel_hashes: Vec<String>,
     old: f64,
     new: f64,
+    prefix_size: Option<f64>,
+    prefix_nodes: Option<Vec<String>>,
 ) -> Result<Vec<String>, JsValue> {
-    let tree = Tree::new(leaves(&pixel_hashes)?);
+    let tree = Tree::pruned(
+        prefix_of(prefix_size, prefix_nodes)?,
+        leaves(&pixel_hashes)?,
+    );
     let proof = tree
         .consistency_proof(count(old, "old")?, count(new, "new")?)
         .map_err(js_err)?;

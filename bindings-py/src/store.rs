@@ -143,23 +143,56 @@ fn classify_tail(
     Ok(py.detach(|| store::classify_tail(previous.as_deref(), &tail, anchor)))
 }
 
-/// The anchor file's line (no newline) for a chain pruned to start at `first_seq`.
+/// The anchor file's line (no newline) for a chain pruned to start at `first_seq`, with the
+/// pruned prefix's frontier (base64 nodes) when given.
 #[pyfunction]
+#[pyo3(signature = (anchor, first_seq, pruned_at_ms, frontier=None))]
 fn anchor_record(
     py: Python<'_>,
     anchor: &str,
     first_seq: u64,
     pruned_at_ms: u64,
+    frontier: Option<Vec<String>>,
 ) -> PyResult<String> {
     let anchor = Digest::parse_arg(anchor, "anchor").map_err(py_err(py))?;
-    Ok(store::anchor_record(anchor, first_seq, pruned_at_ms))
+    let nodes = match &frontier {
+        None => None,
+        Some(texts) => {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            Some(store::parse_frontier(first_seq, &refs).map_err(py_err(py))?)
+        }
+    };
+    Ok(store::anchor_record_with(
+        anchor,
+        first_seq,
+        pruned_at_ms,
+        nodes.as_deref(),
+    ))
 }
 
-/// `(anchor, first_seq)` from an anchor file's bytes; StoreError STORE_CORRUPT otherwise.
+/// `(anchor, first_seq, frontier)` from an anchor file's bytes (`frontier`: base64 nodes, or
+/// None in records written before it was kept); StoreError STORE_CORRUPT otherwise.
 #[pyfunction]
-fn parse_anchor_record(py: Python<'_>, data: PyBackedBytes) -> PyResult<(String, u64)> {
-    store::parse_anchor_record(&data)
-        .map(|(a, s)| (a.to_string(), s))
+fn parse_anchor_record(
+    py: Python<'_>,
+    data: PyBackedBytes,
+) -> PyResult<(String, u64, Option<Vec<String>>)> {
+    let r = store::parse_anchor(&data).map_err(py_err(py))?;
+    let frontier = r.frontier.map(|nodes| {
+        nodes
+            .iter()
+            .map(|h| tokenpixel_core::tlog::b64(h))
+            .collect()
+    });
+    Ok((r.anchor.to_string(), r.first_seq, frontier))
+}
+
+/// Checks a frontier read from a store column: base64 nodes, one per bit set in `first_seq`.
+#[pyfunction]
+fn check_frontier(py: Python<'_>, first_seq: u64, nodes: Vec<String>) -> PyResult<()> {
+    let refs: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    store::parse_frontier(first_seq, &refs)
+        .map(|_| ())
         .map_err(py_err(py))
 }
 
@@ -174,5 +207,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(classify_tail, m)?)?;
     m.add_function(wrap_pyfunction!(anchor_record, m)?)?;
     m.add_function(wrap_pyfunction!(parse_anchor_record, m)?)?;
+    m.add_function(wrap_pyfunction!(check_frontier, m)?)?;
     Ok(())
 }

@@ -29,6 +29,16 @@ fn leaves(py: Python<'_>, pixel_hashes: Vec<String>) -> PyResult<Vec<Hash>> {
         .collect()
 }
 
+/// The pruned prefix `(size, base64 nodes)` of a tree, as an anchor record keeps it.
+pub fn prefix_of(py: Python<'_>, prefix: Option<(u64, Vec<String>)>) -> PyResult<Frontier> {
+    let Some((size, nodes)) = prefix else {
+        return Ok(Frontier::new());
+    };
+    let refs: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    let hashes = tokenpixel_core::store::parse_frontier(size, &refs).map_err(py_err(py))?;
+    Frontier::from_parts(size, hashes).map_err(py_err(py))
+}
+
 fn keys(py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<VerifierKey>> {
     texts
         .iter()
@@ -92,38 +102,65 @@ fn parse_verifier_key(py: Python<'_>, text: &str) -> PyResult<(String, u32)> {
     Ok((k.name, k.id))
 }
 
-/// The RFC 9162 root (base64) of the tree whose leaves are these pixels, in order.
+/// The RFC 9162 root (base64) of the tree whose leaves are these pixels, in order; after the
+/// pruned `prefix` `(size, nodes)` when given (the pixels are then the kept ones).
 #[pyfunction]
-fn tree_root(py: Python<'_>, pixel_hashes: Vec<String>) -> PyResult<String> {
-    let mut f = Frontier::new();
+#[pyo3(signature = (pixel_hashes, prefix=None))]
+fn tree_root(
+    py: Python<'_>,
+    pixel_hashes: Vec<String>,
+    prefix: Option<(u64, Vec<String>)>,
+) -> PyResult<String> {
+    let mut f = prefix_of(py, prefix)?;
     for leaf in leaves(py, pixel_hashes)? {
         f.push(leaf);
     }
     Ok(tlog::b64(&f.root()))
 }
 
-/// The inclusion proof (base64 hashes) of pixel `index` in the tree of the first `size` pixels.
+/// The frontier nodes (base64) after appending these pixels to the frontier `(size, nodes)`.
 #[pyfunction]
+fn extend_frontier(
+    py: Python<'_>,
+    size: u64,
+    nodes: Vec<String>,
+    pixel_hashes: Vec<String>,
+) -> PyResult<Vec<String>> {
+    let mut f = prefix_of(py, Some((size, nodes)))?;
+    for leaf in leaves(py, pixel_hashes)? {
+        f.push(leaf);
+    }
+    Ok(f.nodes().iter().map(|h| tlog::b64(h)).collect())
+}
+
+/// The inclusion proof (base64 hashes) of pixel `index` in the tree of the first `size` pixels
+/// (after the pruned `prefix`, when given).
+#[pyfunction]
+#[pyo3(signature = (pixel_hashes, index, size, prefix=None))]
 fn inclusion_proof(
     py: Python<'_>,
     pixel_hashes: Vec<String>,
     index: u64,
     size: u64,
+    prefix: Option<(u64, Vec<String>)>,
 ) -> PyResult<Vec<String>> {
-    let tree = Tree::new(leaves(py, pixel_hashes)?);
+    let tree = Tree::pruned(prefix_of(py, prefix)?, leaves(py, pixel_hashes)?);
     let proof = tree.inclusion_proof(index, size).map_err(py_err(py))?;
     Ok(proof.iter().map(|h| tlog::b64(h)).collect())
 }
 
-/// The consistency proof (base64 hashes) from the first `old` pixels to the first `new`.
+/// The consistency proof (base64 hashes) from the first `old` pixels to the first `new`
+/// (after the pruned `prefix`, when given).
 #[pyfunction]
+#[pyo3(signature = (pixel_hashes, old, new, prefix=None))]
 fn consistency_proof(
     py: Python<'_>,
     pixel_hashes: Vec<String>,
     old: u64,
     new: u64,
+    prefix: Option<(u64, Vec<String>)>,
 ) -> PyResult<Vec<String>> {
-    let tree = Tree::new(leaves(py, pixel_hashes)?);
+    let tree = Tree::pruned(prefix_of(py, prefix)?, leaves(py, pixel_hashes)?);
     let proof = tree.consistency_proof(old, new).map_err(py_err(py))?;
     Ok(proof.iter().map(|h| tlog::b64(h)).collect())
 }
@@ -256,6 +293,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySigner>()?;
     m.add_function(wrap_pyfunction!(parse_verifier_key, m)?)?;
     m.add_function(wrap_pyfunction!(tree_root, m)?)?;
+    m.add_function(wrap_pyfunction!(extend_frontier, m)?)?;
     m.add_function(wrap_pyfunction!(inclusion_proof, m)?)?;
     m.add_function(wrap_pyfunction!(consistency_proof, m)?)?;
     m.add_function(wrap_pyfunction!(verify_inclusion, m)?)?;

@@ -192,9 +192,9 @@ def test_kill_9_loses_no_acknowledged_pixel(shared) -> None:
 
 def test_pg_setup_is_idempotent_and_versioned(servers) -> None:
     store = pg_store(servers)
-    assert store.setup() == 1
-    assert store.setup() == 1
-    assert store.schema_version() == len(tp._native.PG_MIGRATIONS) == 1
+    assert store.setup() == 2
+    assert store.setup() == 2
+    assert store.schema_version() == len(tp._native.PG_MIGRATIONS) == 2
     with psycopg.connect(servers["TOKENPIXEL_TEST_PG"], autocommit=True) as conn:
         conn.execute("INSERT INTO tokenpixel_schema_version (version) VALUES (99)")
         try:
@@ -460,7 +460,7 @@ def test_open_store_urls(tmp_path, servers, monkeypatch) -> None:
     s3 = tp.open_store("s3://tokenpixel-test/some/prefix")
     assert (s3.bucket, s3.prefix) == ("tokenpixel-test", "some/prefix/")
     pg = tp.open_store(servers["TOKENPIXEL_TEST_PG"])
-    assert isinstance(pg, PostgresStore) and pg.schema_version() == 1
+    assert isinstance(pg, PostgresStore) and pg.schema_version() == 2
     pg.close()
     for bad in ("ftp://x", "mongodb://y", "s3://", "sqlite:relative.db", ""):
         with pytest.raises(tp.ArgumentError) as info:

@@ -218,3 +218,79 @@ def test_the_checkpointer_signs_every_n_pixels_and_on_close(tmp_path) -> None:
     assert signing.verify_signed(store, "bg", [signer.verifier]).size == 5
     with pytest.raises(tp.ArgumentError):
         tp.Checkpointer(store, "x", sign_every=-1)
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "sqlite", "postgres", "s3"])
+def test_pruned_chains_keep_signed_heads_and_proofs(tmp_path, kind, servers) -> None:
+    """Pruning keeps the prefix's Merkle frontier (SPEC 12.7): checkpoints signed before or
+    after it still verify, kept pixels are still proven, byte for byte as before pruning."""
+    url = {
+        "jsonl": str(tmp_path / "store"),
+        "sqlite": f"sqlite:///{tmp_path}/s.db",
+        "postgres": servers["TOKENPIXEL_TEST_PG"],
+        "s3": f"s3://{servers['TOKENPIXEL_TEST_BUCKET']}/prune-{uuid.uuid4().hex[:8]}",
+    }[kind]
+    store = tp.open_store(url)
+    agent = f"pr-{uuid.uuid4().hex[:8]}"
+    chain(store, agent, 40)
+    signer = tp.NoteSigner("example.com/fleet", SEED)
+    keys = [signer.verifier]
+    first_note = signing.sign_head(store, agent, signer)
+    before = [p.hash for p in store.list(agent)]
+    assert store.prune(15, agent) == 25
+    with store.transaction(agent) as tx:
+        _, first_seq, frontier = tx._session.anchor_record()
+    assert first_seq == 25 and frontier is not None and len(frontier) == bin(25).count("1")
+    assert frontier == native.extend_frontier(0, [], before[:25])
+    head = signing.verify_signed(store, agent, keys, note=first_note)
+    assert (head.size, head.count) == (40, 40)
+    # The chain goes on and is signed again: both checkpoints, and the proof between them.
+    cp = tp.Checkpointer(store, agent)
+    for i in range(10):
+        cp.emit(C, state={"after": i})
+    second_note = signing.sign_head(store, agent, signer)
+    assert signing.verify_signed(store, agent, keys).size == 50
+    everything = before + [p.hash for p in store.list(agent)][15:]
+    assert signing.check_consistency(store, agent, first_note, second_note, keys) == (
+        native.consistency_proof(everything, 40, 50)
+    )
+    # A kept pixel is proven exactly as from the whole chain; a pruned one is refused.
+    proof = signing.prove(store, agent, 30)
+    assert signing.verify_proof(proof, keys)["seq"] == 30
+    expected = native.inclusion_proof(everything, 30, 50)
+    assert expected and all(f"\n{h}\n" in proof for h in expected)
+    with pytest.raises(tp.TokenPixelError) as info:
+        signing.prove(store, agent, 10)
+    assert info.value.code == "INVALID_ARGUMENT" and "pruned" in str(info.value)
+    # Pruned again past the first checkpoint: the second still verifies, the first cannot be.
+    assert store.prune(5, agent) == 20
+    assert signing.verify_signed(store, agent, keys, note=second_note).size == 50
+    with pytest.raises(tp.TokenPixelError) as info:
+        signing.verify_signed(store, agent, keys, note=first_note)
+    assert info.value.code == "INVALID_ARGUMENT" and "pruned" in str(info.value)
+    # Cut after signing: TRUNCATED still, on a pruned chain.
+    if kind == "jsonl":
+        path = store.path(agent)
+        lines = path.read_text().splitlines(keepends=True)
+        path.write_text("".join(lines[:-2]))
+        with pytest.raises(tp.SignatureError) as sig:
+            signing.verify_signed(store, agent, keys, note=second_note)
+        assert sig.value.code == "TRUNCATED"
+
+
+def test_a_chain_pruned_before_frontiers_were_kept_is_refused_clearly(tmp_path) -> None:
+    store = tp.JsonlStore(tmp_path)
+    chain(store, "old", 9)
+    store.prune(4, "old")
+    anchor_file = tmp_path / "pixels_old.anchor"
+    record = json.loads(anchor_file.read_text())
+    del record["frontier"]  # as tokenpixel wrote it before frontiers were kept
+    anchor_file.write_text(json.dumps(record) + "\n")
+    assert store.verify("old").ok
+    with pytest.raises(tp.TokenPixelError) as info:
+        signing.sign_head(store, "old", tp.NoteSigner("example.com/ci", SEED))
+    assert info.value.code == "INVALID_ARGUMENT" and "frontier" in str(info.value)
+    # Such a chain pruned again stays without one (its prefix's frontier is unknown).
+    tp.Checkpointer(store, "old").emit(C)
+    store.prune(2, "old")
+    assert "frontier" not in json.loads(anchor_file.read_text())

@@ -8,6 +8,7 @@ use crate::error::{Error, Result, StoreErrorKind};
 use crate::hash::Digest;
 use crate::json::{self, Value, MAX_DOCUMENT_BYTES};
 use crate::pixel::{check_line, validate_id, Header, Pixel, MAX_SAFE_INTEGER};
+use crate::tlog::{b64, b64_decode, Hash};
 
 /// The longest stored line a store reads: one document (section 3.2).
 pub const MAX_LINE_BYTES: usize = MAX_DOCUMENT_BYTES;
@@ -25,7 +26,10 @@ pub fn validate_agent_id(agent_id: &str) -> Result<()> {
 
 /// The PostgreSQL store's schema migrations (section 12.10), in order: migration `i` (from 1)
 /// brings a database from version `i - 1` to `i`. Both bindings run exactly these texts.
-pub const PG_MIGRATIONS: &[&str] = &[include_str!("pg_schema.sql")];
+pub const PG_MIGRATIONS: &[&str] = &[
+    include_str!("pg_schema.sql"),
+    include_str!("pg_schema_2.sql"),
+];
 
 /// The advisory lock key `setup()` holds while it migrates (section 12.10).
 pub const PG_SETUP_LOCK: i64 = 7346041;
@@ -231,12 +235,74 @@ fn conflict(e: Error, new: &Header<'_>, expected: Digest) -> Error {
 /// The anchor file's line (without its newline): canonical JSON of
 /// `{"anchor", "firstSeq", "prunedAtMs"}` (section 12.2).
 pub fn anchor_record(anchor: Digest, first_seq: u64, pruned_at_ms: u64) -> String {
-    format!("{{\"anchor\":\"{anchor}\",\"firstSeq\":{first_seq},\"prunedAtMs\":{pruned_at_ms}}}")
+    anchor_record_with(anchor, first_seq, pruned_at_ms, None)
+}
+
+/// The anchor record with the compact range of the pruned prefix (`frontier`: the roots of
+/// its perfect subtrees, largest first, one per bit set in `first_seq`), so that signed
+/// checkpoints and proofs still work on the pruned chain (sections 12.7, 14.6).
+pub fn anchor_record_with(
+    anchor: Digest,
+    first_seq: u64,
+    pruned_at_ms: u64,
+    frontier: Option<&[Hash]>,
+) -> String {
+    let frontier = match frontier {
+        None => String::new(),
+        Some(nodes) => {
+            let nodes: Vec<String> = nodes.iter().map(|h| format!("\"{}\"", b64(h))).collect();
+            format!(",\"frontier\":[{}]", nodes.join(","))
+        }
+    };
+    format!(
+        "{{\"anchor\":\"{anchor}\",\"firstSeq\":{first_seq}{frontier},\"prunedAtMs\":{pruned_at_ms}}}"
+    )
+}
+
+/// What an anchor record holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnchorRecord {
+    pub anchor: Digest,
+    pub first_seq: u64,
+    /// The pruned prefix's compact range; None in records written before it was kept.
+    pub frontier: Option<Vec<Hash>>,
 }
 
 /// Reads an anchor file: `(anchor, firstSeq)`. Whitespace and member order are free (earlier
 /// versions wrote `{"anchor": ...}` with spaces); anything else is `STORE_CORRUPT`.
 pub fn parse_anchor_record(data: &[u8]) -> Result<(Digest, u64)> {
+    parse_anchor(data).map(|r| (r.anchor, r.first_seq))
+}
+
+/// A frontier as its base64 node texts (from a store column), checked: canonical base64 of 32
+/// bytes each, one per bit set in `first_seq`; else `STORE_CORRUPT`.
+pub fn parse_frontier(first_seq: u64, nodes: &[&str]) -> Result<Vec<Hash>> {
+    let corrupt = |why: String| {
+        Error::store(
+            StoreErrorKind::StoreCorrupt,
+            format!("the pruned prefix's frontier is not valid: {why}"),
+        )
+    };
+    if nodes.len() != first_seq.count_ones() as usize {
+        return Err(corrupt(format!(
+            "{} nodes for {first_seq} pruned pixels, not {}",
+            nodes.len(),
+            first_seq.count_ones()
+        )));
+    }
+    nodes
+        .iter()
+        .map(|n| {
+            b64_decode(n, "frontier node")
+                .ok()
+                .and_then(|b| Hash::try_from(b.as_slice()).ok())
+                .ok_or_else(|| corrupt(format!("{n:?} is not the base64 of 32 bytes")))
+        })
+        .collect()
+}
+
+/// Reads an anchor record with its frontier, when it has one.
+pub fn parse_anchor(data: &[u8]) -> Result<AnchorRecord> {
     let corrupt = |why: String| {
         Error::store(
             StoreErrorKind::StoreCorrupt,
@@ -252,7 +318,7 @@ pub fn parse_anchor_record(data: &[u8]) -> Result<(Digest, u64)> {
     };
     if let Some(k) = map
         .keys()
-        .find(|k| !matches!(*k, "anchor" | "firstSeq" | "prunedAtMs"))
+        .find(|k| !matches!(*k, "anchor" | "firstSeq" | "frontier" | "prunedAtMs"))
     {
         return Err(corrupt(format!("unknown member {k:?}")));
     }
@@ -277,7 +343,20 @@ pub fn parse_anchor_record(data: &[u8]) -> Result<(Digest, u64)> {
     };
     let first_seq = uint("firstSeq", true)?.unwrap_or_default();
     uint("prunedAtMs", false)?;
-    Ok((anchor, first_seq))
+    let frontier = match map.get("frontier") {
+        None => None,
+        Some(Value::Array(items)) => {
+            let texts: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+            let texts = texts.ok_or_else(|| corrupt("\"frontier\" holds base64 strings".into()))?;
+            Some(parse_frontier(first_seq, &texts)?)
+        }
+        Some(_) => return Err(corrupt("\"frontier\" must be an array".into())),
+    };
+    Ok(AnchorRecord {
+        anchor,
+        first_seq,
+        frontier,
+    })
 }
 
 #[cfg(test)]
@@ -427,6 +506,36 @@ mod tests {
         ));
         assert!(!classify_tail(None, lines[1].as_bytes(), None));
         assert!(!classify_tail(None, b"\xff\xfe", None));
+    }
+
+    #[test]
+    fn anchor_records_with_a_frontier() {
+        let d = Digest([7; 32]);
+        let mut f = crate::tlog::Frontier::new();
+        for i in 0u8..6 {
+            f.push(crate::tlog::leaf_hash(&[i]));
+        }
+        let text = anchor_record_with(d, 6, 1000, Some(f.nodes()));
+        let r = parse_anchor(text.as_bytes()).unwrap();
+        assert_eq!((r.anchor, r.first_seq), (d, 6));
+        assert_eq!(r.frontier.as_deref(), Some(f.nodes()));
+        assert_eq!(crate::canonicalize(&text).unwrap(), text, "canonical JSON");
+        assert_eq!(
+            parse_anchor(anchor_record(d, 6, 1).as_bytes())
+                .unwrap()
+                .frontier,
+            None
+        );
+        let wrong_count = anchor_record_with(d, 7, 1000, Some(f.nodes()));
+        let not_b64 = format!("{{\"anchor\":\"{d}\",\"firstSeq\":1,\"frontier\":[\"x\"]}}");
+        let not_array = format!("{{\"anchor\":\"{d}\",\"firstSeq\":1,\"frontier\":\"x\"}}");
+        for bad in [wrong_count, not_b64, not_array] {
+            assert_eq!(
+                parse_anchor(bad.as_bytes()).unwrap_err().code(),
+                "STORE_CORRUPT",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

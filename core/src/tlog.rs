@@ -125,28 +125,93 @@ impl Frontier {
     }
 }
 
-/// The leaf hashes of a tree, in order; proofs are built from them.
+/// A tree's leaf hashes, in order, from which roots and proofs are built. A pruned chain's tree
+/// keeps only the compact range (`Frontier`) of its pruned prefix and the leaves after it: every
+/// root of a size at least the prefix's, every inclusion proof of a kept leaf and every
+/// consistency proof from a size at least the prefix's can still be built from those (the
+/// nodes they need inside the prefix are exactly the frontier's); anything else is refused.
 pub struct Tree {
+    prefix: Frontier,
+    /// `[start, end)` of each prefix node, largest first.
+    prefix_ranges: Vec<(u64, u64)>,
     leaves: Vec<Hash>,
 }
 
 impl Tree {
     pub fn new(leaves: Vec<Hash>) -> Tree {
-        Tree { leaves }
+        Tree::pruned(Frontier::new(), leaves)
+    }
+
+    /// The tree of a pruned chain: the prefix's frontier, then the kept leaves.
+    pub fn pruned(prefix: Frontier, leaves: Vec<Hash>) -> Tree {
+        let mut prefix_ranges = Vec::with_capacity(prefix.nodes.len());
+        let mut start = 0u64;
+        for bit in (0..64).rev() {
+            if prefix.size & (1u64 << bit) != 0 {
+                prefix_ranges.push((start, start + (1u64 << bit)));
+                start += 1u64 << bit;
+            }
+        }
+        Tree {
+            prefix,
+            prefix_ranges,
+            leaves,
+        }
     }
 
     pub fn size(&self) -> u64 {
-        self.leaves.len() as u64
+        self.prefix.size + self.leaves.len() as u64
+    }
+
+    /// The size of the pruned prefix (0 for a whole tree).
+    pub fn pruned_size(&self) -> u64 {
+        self.prefix.size
+    }
+
+    fn pruned_error(&self, lo: u64, hi: u64) -> Error {
+        Error::argument(format!(
+            "leaves [{lo}, {hi}) were pruned: only their compact range (the first {} leaves) is \
+             kept, and this root or proof needs more of them",
+            self.prefix.size
+        ))
     }
 
     /// MTH of leaves `[lo, hi)`.
-    fn subtree(&self, lo: u64, hi: u64) -> Hash {
+    fn subtree(&self, lo: u64, hi: u64) -> Result<Hash> {
+        let k = self.prefix.size;
+        if lo >= k {
+            return Ok(self.kept(lo - k, hi - k));
+        }
+        if hi <= k {
+            // Inside the prefix: only a run of frontier nodes from `lo` to `hi` is known.
+            let Some(first) = self.prefix_ranges.iter().position(|r| r.0 == lo) else {
+                return Err(self.pruned_error(lo, hi));
+            };
+            let Some(last) = self.prefix_ranges[first..].iter().position(|r| r.1 == hi) else {
+                return Err(self.pruned_error(lo, hi));
+            };
+            let nodes = &self.prefix.nodes[first..=first + last];
+            let (tail, rest) = nodes.split_last().expect("at least one node");
+            return Ok(rest
+                .iter()
+                .rev()
+                .fold(*tail, |acc, left| node_hash(left, &acc)));
+        }
+        let split_at = lo + split(hi - lo);
+        Ok(node_hash(
+            &self.subtree(lo, split_at)?,
+            &self.subtree(split_at, hi)?,
+        ))
+    }
+
+    /// MTH of the kept leaves `[lo, hi)` (indexes into `leaves`).
+    fn kept(&self, lo: u64, hi: u64) -> Hash {
         match hi - lo {
             0 => empty_root(),
             1 => self.leaves[lo as usize],
             n => {
                 let k = split(n);
-                node_hash(&self.subtree(lo, lo + k), &self.subtree(lo + k, hi))
+                node_hash(&self.kept(lo, lo + k), &self.kept(lo + k, hi))
             }
         }
     }
@@ -154,7 +219,10 @@ impl Tree {
     /// The root of the first `size` leaves.
     pub fn root(&self, size: u64) -> Result<Hash> {
         self.check_size(size)?;
-        Ok(self.subtree(0, size))
+        if size == 0 {
+            return Ok(empty_root());
+        }
+        self.subtree(0, size)
     }
 
     fn check_size(&self, size: u64) -> Result<()> {
@@ -176,23 +244,24 @@ impl Tree {
             )));
         }
         let mut proof = Vec::new();
-        self.path(index, 0, size, &mut proof);
+        self.path(index, 0, size, &mut proof)?;
         Ok(proof)
     }
 
-    fn path(&self, m: u64, lo: u64, hi: u64, out: &mut Vec<Hash>) {
+    fn path(&self, m: u64, lo: u64, hi: u64, out: &mut Vec<Hash>) -> Result<()> {
         let n = hi - lo;
         if n <= 1 {
-            return;
+            return Ok(());
         }
         let k = split(n);
         if m < k {
-            self.path(m, lo, lo + k, out);
-            out.push(self.subtree(lo + k, hi));
+            self.path(m, lo, lo + k, out)?;
+            out.push(self.subtree(lo + k, hi)?);
         } else {
-            self.path(m - k, lo + k, hi, out);
-            out.push(self.subtree(lo, lo + k));
+            self.path(m - k, lo + k, hi, out)?;
+            out.push(self.subtree(lo, lo + k)?);
         }
+        Ok(())
     }
 
     /// RFC 9162 2.1.4.1: the consistency proof from the tree of `old` leaves to `new` leaves.
@@ -205,27 +274,28 @@ impl Tree {
         }
         let mut proof = Vec::new();
         if old > 0 && old < new {
-            self.subproof(old, 0, new, true, &mut proof);
+            self.subproof(old, 0, new, true, &mut proof)?;
         }
         Ok(proof)
     }
 
-    fn subproof(&self, m: u64, lo: u64, hi: u64, whole: bool, out: &mut Vec<Hash>) {
+    fn subproof(&self, m: u64, lo: u64, hi: u64, whole: bool, out: &mut Vec<Hash>) -> Result<()> {
         let n = hi - lo;
         if m == n {
             if !whole {
-                out.push(self.subtree(lo, hi));
+                out.push(self.subtree(lo, hi)?);
             }
-            return;
+            return Ok(());
         }
         let k = split(n);
         if m <= k {
-            self.subproof(m, lo, lo + k, whole, out);
-            out.push(self.subtree(lo + k, hi));
+            self.subproof(m, lo, lo + k, whole, out)?;
+            out.push(self.subtree(lo + k, hi)?);
         } else {
-            self.subproof(m - k, lo + k, hi, false, out);
-            out.push(self.subtree(lo, lo + k));
+            self.subproof(m - k, lo + k, hi, false, out)?;
+            out.push(self.subtree(lo, lo + k)?);
         }
+        Ok(())
     }
 }
 
@@ -960,6 +1030,65 @@ mod tests {
 
     fn leaves(n: u64) -> Vec<Hash> {
         (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect()
+    }
+
+    #[test]
+    fn a_pruned_tree_builds_what_the_whole_tree_builds_from_its_prefix_size_on() {
+        for n in 0..20u64 {
+            let all = leaves(n);
+            let whole = Tree::new(all.clone());
+            for k in 0..=n {
+                let mut prefix = Frontier::new();
+                for leaf in &all[..k as usize] {
+                    prefix.push(*leaf);
+                }
+                let pruned = Tree::pruned(prefix, all[k as usize..].to_vec());
+                assert_eq!((pruned.size(), pruned.pruned_size()), (n, k));
+                for size in k..=n {
+                    assert_eq!(pruned.root(size).unwrap(), whole.root(size).unwrap());
+                    for index in k..size {
+                        assert_eq!(
+                            pruned.inclusion_proof(index, size).unwrap(),
+                            whole.inclusion_proof(index, size).unwrap(),
+                            "n {n} k {k} index {index} size {size}"
+                        );
+                    }
+                }
+                for old in (k..=n).chain([0]) {
+                    for new in old.max(k)..=n {
+                        assert_eq!(
+                            pruned.consistency_proof(old, new).unwrap(),
+                            whole.consistency_proof(old, new).unwrap(),
+                            "n {n} k {k} {old} -> {new}"
+                        );
+                    }
+                }
+                // Inside the prefix only what its frontier tiles is known.
+                for size in 1..k {
+                    let tiled = (0..64)
+                        .rev()
+                        .map(|b| k & !((1u64 << b) - 1))
+                        .any(|p| p == size);
+                    assert_eq!(pruned.root(size).is_ok(), tiled, "n {n} k {k} size {size}");
+                    if let Ok(root) = pruned.root(size) {
+                        assert_eq!(root, whole.root(size).unwrap());
+                    }
+                }
+            }
+        }
+        let mut prefix = Frontier::new();
+        for leaf in leaves(6) {
+            prefix.push(leaf);
+        }
+        let pruned = Tree::pruned(prefix, leaves(10)[6..].to_vec());
+        assert_eq!(
+            pruned.inclusion_proof(2, 10).unwrap_err().code(),
+            "INVALID_ARGUMENT"
+        );
+        assert_eq!(
+            pruned.consistency_proof(3, 10).unwrap_err().code(),
+            "INVALID_ARGUMENT"
+        );
     }
 
     #[test]

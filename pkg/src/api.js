@@ -302,12 +302,31 @@ export function makeApi(wasm) {
   }
 
   /** The anchor file's line, without its newline (SPEC 12.2). */
-  function anchorRecord(anchor, firstSeq, prunedAtMs) {
+  function anchorRecord(anchor, firstSeq, prunedAtMs, frontier) {
     if (typeof anchor !== "string") throw argumentError("anchor must be a string");
-    return call(() => wasm.anchorRecord(anchor, firstSeq, prunedAtMs));
+    const nodes = frontier === undefined || frontier === null ? undefined : strings(frontier, "frontier");
+    return call(() => wasm.anchorRecord(anchor, firstSeq, prunedAtMs, nodes));
   }
 
-  /** `{anchor, firstSeq}` from an anchor file's bytes; STORE_CORRUPT otherwise. */
+  /**
+   * The pruned prefix's frontier once the pixels with these hashes (the ones a prune removes,
+   * in seq order) are pruned too, from the current anchor record (undefined: never pruned);
+   * null when the earlier prefix's frontier is unknown (pruned before it was kept).
+   */
+  function prunedFrontier(record, hashes) {
+    if (record === undefined || record === null) return call(() => wasm.extendFrontier(0, [], strings(hashes, "hashes")));
+    if (record.frontier === null || record.frontier === undefined) return null;
+    return call(() => wasm.extendFrontier(int(record.firstSeq, "firstSeq"), strings(record.frontier, "frontier"), strings(hashes, "hashes")));
+  }
+
+  /** A tree's pruned prefix `{size, nodes}` as the wasm arguments (none: two undefined). */
+  function prefixArgs(prefix) {
+    if (prefix === undefined || prefix === null) return [undefined, undefined];
+    if (typeof prefix !== "object") throw argumentError("prefix must be {size, nodes}");
+    return [int(prefix.size, "prefix.size"), strings(prefix.nodes, "prefix.nodes")];
+  }
+
+  /** `{anchor, firstSeq, frontier}` from an anchor file's bytes; STORE_CORRUPT otherwise. */
   function parseAnchorRecord(bytes) {
     return call(() => wasm.parseAnchorRecord(bytesArg(bytes, "bytes")));
   }
@@ -395,10 +414,13 @@ export function makeApi(wasm) {
 
   const tlog = {
     /** The RFC 9162 root (base64) of the tree whose leaves are these pixel hashes, in order. */
-    treeRoot: (hashes) => call(() => wasm.treeRoot(strings(hashes, "hashes"))),
-    inclusionProof: (hashes, index, size) => call(() => wasm.inclusionProof(strings(hashes, "hashes"), int(index, "index"), int(size, "size"))),
-    consistencyProof: (hashes, oldSize, newSize) =>
-      call(() => wasm.consistencyProof(strings(hashes, "hashes"), int(oldSize, "oldSize"), int(newSize, "newSize"))),
+    treeRoot: (hashes, prefix) => call(() => wasm.treeRoot(strings(hashes, "hashes"), ...prefixArgs(prefix))),
+    extendFrontier: (size, nodes, hashes) => call(() => wasm.extendFrontier(int(size, "size"), strings(nodes, "nodes"), strings(hashes, "hashes"))),
+    checkFrontier: (firstSeq, nodes) => call(() => wasm.checkFrontier(int(firstSeq, "firstSeq"), strings(nodes, "nodes"))),
+    inclusionProof: (hashes, index, size, prefix) =>
+      call(() => wasm.inclusionProof(strings(hashes, "hashes"), int(index, "index"), int(size, "size"), ...prefixArgs(prefix))),
+    consistencyProof: (hashes, oldSize, newSize, prefix) =>
+      call(() => wasm.consistencyProof(strings(hashes, "hashes"), int(oldSize, "oldSize"), int(newSize, "newSize"), ...prefixArgs(prefix))),
     verifyInclusion: (pixelHash, index, size, proof, root) =>
       call(() => wasm.verifyInclusion(str(pixelHash, "pixelHash"), int(index, "index"), int(size, "size"), strings(proof, "proof"), str(root, "root"))),
     verifyConsistency: (oldSize, newSize, oldRoot, newRoot, proof) =>
@@ -441,6 +463,7 @@ export function makeApi(wasm) {
     classifyTail,
     anchorRecord,
     parseAnchorRecord,
+    prunedFrontier,
     MAX_LINE_BYTES: constants.maxLineBytes,
     /** The PostgreSQL store's schema migrations (SPEC 12.10), from the core. */
     PG_MIGRATIONS: Object.freeze([...constants.pgMigrations]),

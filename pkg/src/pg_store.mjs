@@ -15,6 +15,8 @@ import {
   PG_SETUP_LOCK,
   TokenPixelError,
   checkAppend,
+  checkFrontier,
+  prunedFrontier,
   makeError,
   parseKey,
   toJsonLine,
@@ -36,10 +38,27 @@ const INSERT =
   " VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const HEAD = "SELECT line FROM tokenpixel_pixels WHERE agent_id = $1 ORDER BY seq DESC LIMIT 1";
 const AFTER = "SELECT seq, line FROM tokenpixel_pixels WHERE agent_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
-const ANCHOR = "SELECT anchor, first_seq FROM tokenpixel_anchors WHERE agent_id = $1";
+const ANCHOR = "SELECT anchor, first_seq, frontier FROM tokenpixel_anchors WHERE agent_id = $1";
+// The frontier column (schema version 2): a JSON array of base64 nodes, or NULL (12.7).
 const UPSERT_ANCHOR =
-  "INSERT INTO tokenpixel_anchors (agent_id, anchor, first_seq) VALUES ($1, $2, $3)" +
-  " ON CONFLICT (agent_id) DO UPDATE SET anchor = EXCLUDED.anchor, first_seq = EXCLUDED.first_seq";
+  "INSERT INTO tokenpixel_anchors (agent_id, anchor, first_seq, frontier) VALUES ($1, $2, $3, $4)" +
+  " ON CONFLICT (agent_id) DO UPDATE SET anchor = EXCLUDED.anchor, first_seq = EXCLUDED.first_seq, frontier = EXCLUDED.frontier";
+
+/** A frontier column read back and checked (STORE_CORRUPT otherwise). */
+function frontierColumn(firstSeq, text) {
+  if (text === null || text === undefined) return null;
+  let nodes;
+  try {
+    nodes = JSON.parse(text);
+  } catch {
+    throw makeError("STORE_CORRUPT", "the anchor's frontier column is not JSON");
+  }
+  if (!Array.isArray(nodes) || !nodes.every((n) => typeof n === "string")) {
+    throw makeError("STORE_CORRUPT", "the anchor's frontier column is not a list of strings");
+  }
+  checkFrontier(firstSeq, nodes);
+  return nodes;
+}
 
 const requireOptional = createRequire(import.meta.url);
 let PG;
@@ -161,7 +180,9 @@ class PgSession {
 
   async anchorRecord() {
     const row = (await this.query(ANCHOR, [this.agent])).rows[0];
-    return row === undefined ? undefined : { anchor: row.anchor, firstSeq: Number(row.first_seq) };
+    if (row === undefined) return undefined;
+    const firstSeq = Number(row.first_seq);
+    return { anchor: row.anchor, firstSeq, frontier: frontierColumn(firstSeq, row.frontier) };
   }
 
   /** 12.4: checkAppend against the head (or the anchor), then one INSERT. */
@@ -215,7 +236,7 @@ class PgSession {
     if (anchor === undefined || anchor === null) {
       await this.query("DELETE FROM tokenpixel_anchors WHERE agent_id = $1", [this.agent]);
     } else {
-      await this.query(UPSERT_ANCHOR, [this.agent, anchor, firstSeq]);
+      await this.query(UPSERT_ANCHOR, [this.agent, anchor, firstSeq, null]);
     }
     for (let i = 0; i < pixels.length; i++) await this.insert(pixels[i], texts[i]);
     this.#head = texts.length ? texts[texts.length - 1] : undefined;
@@ -229,8 +250,10 @@ class PgSession {
       await this.query("SELECT line FROM tokenpixel_pixels WHERE agent_id = $1 ORDER BY seq DESC LIMIT 1 OFFSET $2", [this.agent, keep - 1])
     ).rows[0];
     const first = JSON.parse(row.line);
+    const removed = await this.query("SELECT hash FROM tokenpixel_pixels WHERE agent_id = $1 AND seq < $2 ORDER BY seq", [this.agent, first.seq]);
+    const frontier = prunedFrontier(await this.anchorRecord(), removed.rows.map((r) => r.hash));
     await this.query("DELETE FROM tokenpixel_pixels WHERE agent_id = $1 AND seq < $2", [this.agent, first.seq]);
-    await this.query(UPSERT_ANCHOR, [this.agent, first.prevHash, first.seq]);
+    await this.query(UPSERT_ANCHOR, [this.agent, first.prevHash, first.seq, frontier === null ? null : JSON.stringify(frontier)]);
     return count - keep;
   }
 }
@@ -640,10 +663,19 @@ export class PostgresStore {
 
   /** The trusted hash the first stored pixel links to, if the chain was pruned. */
   async anchor(agentId) {
+    return (await this.anchorRecord(agentId))?.anchor;
+  }
+
+  /** What pruning kept (12.2): `{anchor, firstSeq, frontier}`, or undefined when never pruned. */
+  async anchorRecord(agentId) {
     const agent = await this.#agent(agentId);
     const row = (await this.#query(ANCHOR, [agent])).rows[0];
-    if (row === undefined) await this.#require(agent);
-    return row?.anchor;
+    if (row === undefined) {
+      await this.#require(agent);
+      return undefined;
+    }
+    const firstSeq = Number(row.first_seq);
+    return { anchor: row.anchor, firstSeq, frontier: frontierColumn(firstSeq, row.frontier) };
   }
 
   /** The newest pixel (the row with the highest seq); undefined for a chain pruned to nothing. */

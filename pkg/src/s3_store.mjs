@@ -10,6 +10,7 @@ import {
   JsonlVerifier,
   TokenPixelError,
   anchorRecord,
+  prunedFrontier,
   checkAppend,
   makeError,
   parseAnchorRecord,
@@ -248,7 +249,14 @@ class S3Session {
     const body = await store._get(key);
     if (body === undefined) throw makeError("CHAIN_CONFLICT", `${key} vanished while the chain was pruned`);
     const pixel = JSON.parse(store._text(body, key));
-    await store._put(store._key(this.agent, "anchor"), Buffer.from(`${anchorRecord(pixel.prevHash, newFirst, Date.now())}\n`));
+    const hashes = [];
+    for await (const line of store.lines(this.agent)) {
+      if (hashes.length === newFirst - first) break;
+      hashes.push(JSON.parse(line).hash);
+    }
+    if (hashes.length !== newFirst - first) throw makeError("CHAIN_CONFLICT", `the chain of ${this.agent} changed while it was pruned`);
+    const frontier = prunedFrontier(record, hashes);
+    await store._put(store._key(this.agent, "anchor"), Buffer.from(`${anchorRecord(pixel.prevHash, newFirst, Date.now(), frontier)}\n`));
     const doomed = (await store._segments(this.agent)).filter((s) => s.last < newFirst).map((s) => s.key);
     const base = `${store._key(this.agent, "p")}/`;
     for await (const k of store._keys(base)) {
@@ -712,9 +720,14 @@ export class S3Store {
 
   /** The trusted hash the first stored pixel links to, if the chain was pruned. */
   async anchor(agentId) {
+    return (await this.anchorRecord(agentId))?.anchor;
+  }
+
+  /** What pruning kept (12.2): `{anchor, firstSeq, frontier}`, or undefined when never pruned. */
+  async anchorRecord(agentId) {
     const agent = await this.#agent(agentId);
     const { record } = await this.#require(agent);
-    return record?.anchor;
+    return record;
   }
 
   /** The newest pixel (head discovery, no listing); undefined for a chain pruned to nothing. */

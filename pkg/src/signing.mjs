@@ -115,18 +115,54 @@ export async function saveCheckpoint(store, agent, note) {
 
 // -- the chain as a tree ---------------------------------------------------------------------
 
-/** The pixel hashes of a verified, unpruned chain, in seq order. */
-export async function chainHashes(store, agent) {
+/**
+ * A verified chain as a Merkle tree (SPEC 14.6): the stored pixels' hashes and, for a pruned
+ * chain, the pruned prefix's frontier from its anchor record. `root(size)`, `inclusion(seq,
+ * size)` and `consistency(old, new)` refuse (INVALID_ARGUMENT) what reaches into the prefix.
+ */
+export async function chainTree(store, agent) {
+  const record = await store.anchorRecord(agent);
   const report = await store.verify(agent);
   if (!report.ok) {
     throw makeError(report.error.code, `the chain of ${agent} does not verify at pixel ${report.error.index}: ${report.error.message}`);
   }
-  if ((await store.anchor(agent)) !== undefined && (await store.anchor(agent)) !== null) {
-    throw makeError("INVALID_ARGUMENT", `the chain of ${agent} was pruned: signed heads of pruned chains are not supported yet`);
-  }
   const hashes = [];
   for await (const line of store.lines(agent)) hashes.push(JSON.parse(line).hash);
-  return hashes;
+  if (record && (record.frontier === null || record.frontier === undefined)) {
+    throw makeError("INVALID_ARGUMENT", `the chain of ${agent} was pruned before pruning kept the prefix's Merkle frontier: its signed heads cannot be checked`);
+  }
+  const first = record ? record.firstSeq : 0;
+  const prefix = record ? { size: record.firstSeq, nodes: record.frontier } : undefined;
+  const reachable = (size, what) => {
+    if (size < first) {
+      throw makeError("INVALID_ARGUMENT", `${what} at size ${size} reaches into the ${first} pruned pixels: only sizes from the pruned prefix on can be checked (SPEC 14.6)`);
+    }
+  };
+  return {
+    first,
+    prefix,
+    hashes,
+    size: first + hashes.length,
+    root(size) {
+      reachable(size, "a root");
+      return treeRoot(hashes.slice(0, size - first), prefix);
+    },
+    inclusion(seq, size) {
+      if (seq < first) throw makeError("INVALID_ARGUMENT", `pixel ${seq} was pruned: it cannot be proven`);
+      return inclusionProof(hashes, seq, size, prefix);
+    },
+    consistency(oldSize, newSize) {
+      if (oldSize !== 0) reachable(oldSize, "a consistency proof");
+      return consistencyProof(hashes, oldSize, newSize, prefix);
+    },
+  };
+}
+
+/** The pixel hashes of a verified, unpruned chain, in seq order. */
+export async function chainHashes(store, agent) {
+  const tree = await chainTree(store, agent);
+  if (tree.first) throw makeError("INVALID_ARGUMENT", `the chain of ${agent} was pruned`);
+  return tree.hashes;
 }
 
 /**
@@ -134,8 +170,8 @@ export async function chainHashes(store, agent) {
  * the key's name), keeps it in the store and returns the note.
  */
 export async function signHead(store, agent, signer, log) {
-  const hashes = await chainHashes(store, agent);
-  const note = signer.sign(checkpointText(originFor(log || signer.name, agent), hashes.length, treeRoot(hashes)));
+  const tree = await chainTree(store, agent);
+  const note = signer.sign(checkpointText(originFor(log || signer.name, agent), tree.size, tree.root(tree.size)));
   await saveCheckpoint(store, agent, note);
   return note;
 }
@@ -153,14 +189,14 @@ export async function verifySigned(store, agent, keys, options = {}) {
   if (expected ? cp.origin !== expected : !cp.origin.endsWith(`/${agent}`)) {
     throw makeError("ORIGIN_MISMATCH", `the checkpoint is for ${JSON.stringify(cp.origin)}, not for the chain of ${agent}${expected ? ` (${JSON.stringify(expected)})` : ""}`);
   }
-  const hashes = await chainHashes(store, agent);
-  if (hashes.length < cp.size) {
-    throw makeError("TRUNCATED", `the chain of ${agent} has ${hashes.length} pixels, the signed checkpoint ${cp.size}: pixels were cut from the end`);
+  const tree = await chainTree(store, agent);
+  if (tree.size < cp.size) {
+    throw makeError("TRUNCATED", `the chain of ${agent} has ${tree.size} pixels, the signed checkpoint ${cp.size}: pixels were cut from the end`);
   }
-  if (treeRoot(hashes.slice(0, cp.size)) !== cp.root) {
+  if (tree.root(cp.size) !== cp.root) {
     throw makeError("ROOT_MISMATCH", `the first ${cp.size} pixels of ${agent} do not give the signed root: the chain was replaced or rewritten`);
   }
-  return { agent, origin: cp.origin, size: cp.size, root: cp.root, signedBy: cp.signedBy, count: hashes.length };
+  return { agent, origin: cp.origin, size: cp.size, root: cp.root, signedBy: cp.signedBy, count: tree.size };
 }
 
 /** A C2SP tlog-proof that pixel `seq` is in the signed checkpoint; it carries the pixel's line. */
@@ -168,11 +204,12 @@ export async function prove(store, agent, seq, note) {
   note = note ?? (await loadCheckpoint(store, agent));
   if (note === undefined) throw makeError("NOT_FOUND", `no signed checkpoint for ${agent}: run \`tokenpixel sign\``);
   const { size, root } = readCheckpoint(note);
-  const hashes = await chainHashes(store, agent);
+  const tree = await chainTree(store, agent);
   if (!Number.isSafeInteger(seq) || seq < 0 || seq >= size) throw makeError("INVALID_ARGUMENT", `pixel ${seq} is not in the signed ${size} pixels`);
-  if (treeRoot(hashes.slice(0, size)) !== root) throw makeError("ROOT_MISMATCH", `the stored chain of ${agent} is not the signed one`);
+  if (tree.size < size || tree.root(size) !== root) throw makeError("ROOT_MISMATCH", `the stored chain of ${agent} is not the signed one`);
+  const proof = tree.inclusion(seq, size);
   const line = toJsonLine(await store.get(seq, agent));
-  return proofText(seq, inclusionProof(hashes, seq, size), note, line);
+  return proofText(seq, proof, note, line);
 }
 
 /** Checks a proof file with the verifier keys alone; resolves to what it proved. */
@@ -186,13 +223,13 @@ export async function checkConsistency(store, agent, older, newer, keys) {
   let n = openCheckpoint(newer, keys);
   if (o.origin !== n.origin) throw makeError("ORIGIN_MISMATCH", `${JSON.stringify(o.origin)} and ${JSON.stringify(n.origin)} are different logs`);
   if (o.size > n.size) [o, n] = [n, o];
-  const hashes = await chainHashes(store, agent);
-  if (hashes.length < n.size) throw makeError("TRUNCATED", `the chain of ${agent} is shorter than ${n.size} pixels`);
+  const tree = await chainTree(store, agent);
+  if (tree.size < n.size) throw makeError("TRUNCATED", `the chain of ${agent} is shorter than ${n.size} pixels`);
   if (o.size === 0 || o.size === n.size) {
     if (o.size === n.size && o.root !== n.root) throw makeError("PROOF_INVALID", "two checkpoints of one size with different roots");
     return [];
   }
-  const proof = consistencyProof(hashes, o.size, n.size);
+  const proof = tree.consistency(o.size, n.size);
   verifyConsistency(o.size, n.size, o.root, n.root, proof);
   return proof;
 }

@@ -16,6 +16,7 @@ import {
   classifyTail,
   makeError,
   parseAnchorRecord,
+  prunedFrontier,
   parseKey,
   toJsonLine,
   validateAgentId,
@@ -661,7 +662,13 @@ class Session {
         if (count <= keep) return 0;
         const start = offsetAfterLine(fd, this.file, count - keep);
         const first = parsePixel(decodeLine(forwardLines(fd, this.file, start).next().value, this.file));
-        this.#rewrite(copyRange(fd, this.file, start, end), first.prevHash, () => first.seq);
+        const hashes = [];
+        for (const raw of forwardLines(fd, this.file)) {
+          if (hashes.length === count - keep) break;
+          hashes.push(parsePixel(decodeLine(raw, this.file)).hash);
+        }
+        const frontier = prunedFrontier(this.anchorRecord(), hashes);
+        this.#rewrite(copyRange(fd, this.file, start, end), first.prevHash, () => first.seq, frontier);
         return count - keep;
       },
       () => {
@@ -671,14 +678,14 @@ class Session {
   }
 
   /** Streams `chunks` into the .tmp files, verifying them, then renames anchor and chain. */
-  #rewrite(chunks, anchor, seqOf) {
+  #rewrite(chunks, anchor, seqOf, frontier = null) {
     const tmp = `${this.file}.tmp`;
     writeVerified(tmp, chunks, anchor);
     try {
       if (anchor === undefined) {
         removeFile(this.anchorFile);
       } else {
-        const record = `${anchorRecord(anchor, seqOf(), Date.now())}\n`;
+        const record = `${anchorRecord(anchor, seqOf(), Date.now(), frontier)}\n`;
         const anchorTmp = `${this.anchorFile}.tmp`;
         writeFileSafely(anchorTmp, Buffer.from(record));
         renameInStore(anchorTmp, this.anchorFile);
@@ -1218,9 +1225,14 @@ export class JsonlStore {
 
   /** The trusted hash the first stored pixel links to, if the chain was pruned. */
   anchor(agentId) {
+    return this.anchorRecord(agentId)?.anchor;
+  }
+
+  /** What pruning kept (12.2): `{anchor, firstSeq, frontier}`, or undefined when never pruned. */
+  anchorRecord(agentId) {
     const agent = this.#agent(agentId);
     const file = this.#existing(agent);
-    return readAnchor(path.join(this.directory, `pixels_${agent}.anchor`), file)?.anchor;
+    return readAnchor(path.join(this.directory, `pixels_${agent}.anchor`), file);
   }
 
   /** Complete stored lines, oldest first, streamed (a torn last line is left out). */

@@ -97,20 +97,20 @@ test("setup() creates the schema of SPEC 12.10 once: idempotent, versioned, Pyth
   const store = open(dbUrl);
   assert.equal(await store.schemaVersion(), 0);
   // Two setups at once: the setup lock runs them one after the other, the second is a no-op.
-  assert.deepEqual(await Promise.all([store.setup(), open(dbUrl).setup()]), [1, 1]);
-  assert.equal(await store.setup(), 1);
-  assert.equal(await store.schemaVersion(), 1);
+  assert.deepEqual(await Promise.all([store.setup(), open(dbUrl).setup()]), [2, 2]);
+  assert.equal(await store.setup(), 2);
+  assert.equal(await store.schemaVersion(), 2);
   const check = new pg.Client({ connectionString: dbUrl });
   await check.connect();
   try {
-    assert.deepEqual((await check.query("SELECT version FROM tokenpixel_schema_version")).rows, [{ version: 1 }]);
+    assert.deepEqual((await check.query("SELECT version FROM tokenpixel_schema_version ORDER BY 1")).rows, [{ version: 1 }, { version: 2 }]);
     const tables = (await check.query("SELECT tablename FROM pg_tables WHERE tablename LIKE 'tokenpixel%' ORDER BY 1")).rows;
     assert.deepEqual(tables.map((r) => r.tablename), ["tokenpixel_anchors", "tokenpixel_pixels", "tokenpixel_schema_version"]);
     const triggers = (await check.query("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1")).rows;
     assert.deepEqual(triggers.map((r) => r.tgname), ["tokenpixel_link", "tokenpixel_notify"]);
     // A database newer than this library is refused, never downgraded.
-    await check.query("INSERT INTO tokenpixel_schema_version (version) VALUES (2)");
-    await rejects(store.setup(), "STORE_IO", /schema version 2.*upgrade tokenpixel/);
+    await check.query("INSERT INTO tokenpixel_schema_version (version) VALUES (3)");
+    await rejects(store.setup(), "STORE_IO", /schema version 3.*upgrade tokenpixel/);
   } finally {
     await check.end();
   }
@@ -122,7 +122,7 @@ test("setup() creates the schema of SPEC 12.10 once: idempotent, versioned, Pyth
   });
   assert.deepEqual(JSON.parse(python), [[...PG_MIGRATIONS], PG_SETUP_LOCK]);
   // The shared test database (set up by whichever language came first) is a no-op too.
-  assert.equal(await (await setupStore()).setup(), 1);
+  assert.equal(await (await setupStore()).setup(), 2);
 });
 
 test("a missing database is STORE_IO naming it; a bad URL scheme is INVALID_ARGUMENT", async () => {
@@ -138,7 +138,7 @@ test("a missing database is STORE_IO naming it; a bad URL scheme is INVALID_ARGU
   stores.push(store);
   assert.ok(store instanceof PostgresStore);
   assert.equal(store.async, true);
-  assert.equal(await store.schemaVersion(), 1);
+  assert.equal(await store.schemaVersion(), 2);
 });
 
 test("append, head, latest, list, get, lines and verify round trip", async () => {

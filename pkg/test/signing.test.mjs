@@ -80,9 +80,9 @@ test("JSONL: sign, verify, truncation, rewrite, wrong key, proofs, consistency",
   assert.equal(await codeOf(verifySigned(store, "deploy", [keygen("example.com/ci").verifier])), "UNKNOWN_KEY");
   assert.equal(await codeOf(verifySigned(store, "deploy", [signer.verifier], { log: "example.com/other" })), "ORIGIN_MISMATCH");
   assert.equal(await codeOf(verifySigned(store, "deploy", [signer.verifier], { note: second.replace("\n17\n", "\n16\n") })), "BAD_SIGNATURE");
-  // A pruned chain is refused, not misjudged.
+  // A pruned chain keeps its prefix's frontier: the checkpoint still verifies (SPEC 14.6).
   store.prune(3, "deploy");
-  assert.equal(await codeOf(verifySigned(store, "deploy", [signer.verifier])), "INVALID_ARGUMENT");
+  assert.equal((await verifySigned(store, "deploy", [signer.verifier])).size, 17);
 });
 
 test("the Node CLI and the Python CLI: same commands, same outputs, each verifies the other's", () => {
@@ -186,5 +186,73 @@ print(py.verifier)
     }
   } finally {
     for (const [store] of stores) await store.close?.();
+  }
+});
+
+test("pruned chains keep their signed heads in Node, and across languages on every store", async () => {
+  // JSONL in Node: prune, then the checkpoint signed before still verifies; proofs of kept pixels.
+  const dir = tmp();
+  const store = fillJsonl(dir, "pruned", 30);
+  const signer = keygen("example.com/prune");
+  const note = await signHead(store, "pruned", signer);
+  const all = store.list("pruned").map((p) => p.hash);
+  assert.equal(store.prune(9, "pruned"), 21);
+  const record = store.anchorRecord("pruned");
+  assert.equal(record.firstSeq, 21);
+  assert.deepEqual(record.frontier, tp.extendFrontier(0, [], all.slice(0, 21)));
+  assert.equal((await verifySigned(store, "pruned", [signer.verifier], { note })).size, 30);
+  const proof = await prove(store, "pruned", 25, note);
+  for (const h of tp.inclusionProof(all, 25, 30)) assert.ok(proof.includes(`\n${h}\n`));
+  assert.equal(verifyProof(proof, [signer.verifier]).seq, 25);
+  assert.equal(await codeOf(prove(store, "pruned", 3, note)), "INVALID_ARGUMENT");
+  // Python reads Node's anchor record and verifies the same checkpoint.
+  const py = python(["--store", dir, "--agent", "pruned", "verify", "--key", signer.verifier], dir);
+  assert.equal(py.status, 0, py.stdout + py.stderr);
+  assert.match(py.stdout, /^OK {4}pruned: signed by example\.com\/prune at size 30/);
+  // PostgreSQL and S3: Python prunes and signs, Node verifies; Node prunes, Python verifies.
+  const pgUrl = process.env.TOKENPIXEL_TEST_PG;
+  const s3 = process.env.TOKENPIXEL_TEST_S3;
+  const bucket = process.env.TOKENPIXEL_TEST_BUCKET;
+  assert.ok(pgUrl && s3 && bucket, "run under tests/servers/servers.py (make test does)");
+  const prefix = `prune-${process.pid}-${Date.now()}`;
+  const client = new S3Client({ endpoint: s3, forcePathStyle: true, region: "us-east-1" });
+  for (const [shared, url] of [
+    [new PostgresStore(pgUrl), pgUrl],
+    [new S3Store(bucket, prefix, { client }), `s3://${bucket}/${prefix}`],
+  ]) {
+    try {
+      await shared.setup?.();
+      const agent = `pruned-${process.pid}-${url.startsWith("s3") ? "s3" : "pg"}`;
+      const script = `
+import sys, tokenpixel as tp
+from tokenpixel import signing
+store = tp.open_store(sys.argv[1])
+cp = tp.Checkpointer(store, sys.argv[2])
+for i in range(12):
+    cp.emit("${C}", state={"i": i})
+signer = tp.NoteSigner("example.com/py", bytes(32))
+signing.sign_head(store, sys.argv[2], signer)
+store.prune(5, sys.argv[2])
+print(signer.verifier)
+`;
+      const vkey = execFileSync(PYTHON, ["-c", script, url, agent], { encoding: "utf8", env: { ...process.env, AWS_ENDPOINT_URL_S3: s3 } }).trim();
+      assert.equal((await shared.anchorRecord(agent)).firstSeq, 7);
+      assert.equal((await verifySigned(shared, agent, [vkey])).size, 12, url);
+      const chain = tp.Chain.resume([await shared.latest(agent)], { anchor: (await shared.latest(agent)).prevHash });
+      for (let i = 0; i < 4; i++) await shared.append(chain.emit(C, { state: { node: i } }));
+      assert.equal(await shared.prune(5, agent), 4); // 16 pixels, 7 pruned before: 11 now
+      const after = await shared.anchorRecord(agent);
+      assert.equal(after.firstSeq, 11);
+      assert.equal(after.frontier.length, 3); // 11 = 8 + 2 + 1
+      const check = `
+import sys, tokenpixel as tp
+from tokenpixel import signing
+print(signing.verify_signed(tp.open_store(sys.argv[1]), sys.argv[2], [sys.argv[3]]).size)
+`;
+      const size = execFileSync(PYTHON, ["-c", check, url, agent, vkey], { encoding: "utf8", env: { ...process.env, AWS_ENDPOINT_URL_S3: s3 } }).trim();
+      assert.equal(size, "12", url);
+    } finally {
+      await shared.close?.();
+    }
   }
 });

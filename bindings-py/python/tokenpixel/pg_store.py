@@ -10,6 +10,7 @@ advisory lock held by their transaction, so `kill -9` of a writer rolls back and
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -23,7 +24,15 @@ from tokenpixel._native import (
     validate_agent_id,
 )
 from tokenpixel.errors import error
-from tokenpixel.store import PixelKey, Store, Transaction, _Session
+from tokenpixel.store import (
+    AnchorRecord,
+    PixelKey,
+    Store,
+    Transaction,
+    _frontier_column,
+    _pruned_frontier,
+    _Session,
+)
 
 POLL_SECONDS = 5.0
 PAGE = 1000
@@ -407,6 +416,10 @@ class _PgSession(_Session):
         with self.store._errors():
             self.conn.execute(sql, args)
 
+    def _all(self, sql: str, args: tuple) -> list[tuple]:
+        with self.store._errors():
+            return self.conn.execute(sql, args).fetchall()
+
     def head_line(self) -> Optional[str]:
         row = self._one(
             "SELECT line FROM tokenpixel_pixels WHERE agent_id = %s ORDER BY seq DESC LIMIT 1",
@@ -414,11 +427,12 @@ class _PgSession(_Session):
         )
         return row[0] if row else None
 
-    def anchor_record(self) -> Optional[tuple[str, int]]:
+    def anchor_record(self) -> Optional[AnchorRecord]:
         row = self._one(
-            "SELECT anchor, first_seq FROM tokenpixel_anchors WHERE agent_id = %s", (self.agent,)
+            "SELECT anchor, first_seq, frontier FROM tokenpixel_anchors WHERE agent_id = %s",
+            (self.agent,),
         )
-        return (row[0], int(row[1])) if row else None
+        return (row[0], int(row[1]), _frontier_column(int(row[1]), row[2])) if row else None
 
     def _insert(self, p: TokenPixel) -> None:
         self._exec(
@@ -453,12 +467,15 @@ class _PgSession(_Session):
         for p in pixels:
             self._insert(p)
 
-    def _upsert_anchor(self, anchor: str, first_seq: int) -> None:
+    def _upsert_anchor(
+        self, anchor: str, first_seq: int, frontier: Optional[list[str]] = None
+    ) -> None:
         self._exec(
-            "INSERT INTO tokenpixel_anchors (agent_id, anchor, first_seq) VALUES (%s, %s, %s)"
+            "INSERT INTO tokenpixel_anchors (agent_id, anchor, first_seq, frontier)"
+            " VALUES (%s, %s, %s, %s)"
             " ON CONFLICT (agent_id) DO UPDATE SET anchor = EXCLUDED.anchor,"
-            " first_seq = EXCLUDED.first_seq",
-            (self.agent, anchor, first_seq),
+            " first_seq = EXCLUDED.first_seq, frontier = EXCLUDED.frontier",
+            (self.agent, anchor, first_seq, None if frontier is None else json.dumps(frontier)),
         )
 
     def delete(self) -> bool:
@@ -484,9 +501,14 @@ class _PgSession(_Session):
         )
         assert row is not None
         first = TokenPixel.from_json(row[0])
+        removed = self._all(
+            "SELECT hash FROM tokenpixel_pixels WHERE agent_id = %s AND seq < %s ORDER BY seq",
+            (self.agent, first.seq),
+        )
+        frontier = _pruned_frontier(self.anchor_record(), [r[0] for r in removed])
         self._exec(
             "DELETE FROM tokenpixel_pixels WHERE agent_id = %s AND seq < %s",
             (self.agent, first.seq),
         )
-        self._upsert_anchor(first.prev_hash, first.seq)
+        self._upsert_anchor(first.prev_hash, first.seq, frontier)
         return count - keep

@@ -9,6 +9,7 @@ service. Long chains are read from 1000-pixel segment objects written by compact
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import threading
 import time
@@ -26,7 +27,7 @@ from tokenpixel._native import (
     validate_agent_id,
 )
 from tokenpixel.errors import error
-from tokenpixel.store import PixelKey, Store, Transaction, _Session
+from tokenpixel.store import AnchorRecord, PixelKey, Store, Transaction, _pruned_frontier, _Session
 
 SEGMENT = 1000
 PREFETCH = 8
@@ -179,7 +180,7 @@ class S3Store(Store):
 
     # -- chain structure -------------------------------------------------------------------------
 
-    def _anchor_record(self, agent: str) -> Optional[tuple[str, int]]:
+    def _anchor_record(self, agent: str) -> Optional[AnchorRecord]:
         key = self._key(agent, "anchor")
         body = self._get(key)
         if body is None:
@@ -267,7 +268,7 @@ class S3Store(Store):
         validate_agent_id(agent_id)
         yield Transaction(agent_id, _S3Session(self, agent_id))
 
-    def _require(self, agent: str) -> tuple[Optional[tuple[str, int]], Optional[int]]:
+    def _require(self, agent: str) -> tuple[Optional[AnchorRecord], Optional[int]]:
         record = self._anchor_record(agent)
         head = self._head_seq(agent, record[1] if record else 0)
         if head is None and record is None:
@@ -417,7 +418,7 @@ class S3Store(Store):
             block += SEGMENT
         return written
 
-    def _compact_block(self, agent: str, block: int, record: Optional[tuple[str, int]]) -> int:
+    def _compact_block(self, agent: str, block: int, record: Optional[AnchorRecord]) -> int:
         last = block + SEGMENT - 1
         if record is not None and block == record[1]:
             anchor: Optional[str] = record[0]
@@ -477,7 +478,7 @@ class _S3Session(_Session):
             self._head_read = True
         return self._head
 
-    def anchor_record(self) -> Optional[tuple[str, int]]:
+    def anchor_record(self) -> Optional[AnchorRecord]:
         return self.store._anchor_record(self.agent)
 
     def append(self, pixel: Union[TokenPixel, str]) -> None:
@@ -562,7 +563,13 @@ class _S3Session(_Session):
         if body is None:
             raise error("CHAIN_CONFLICT", f"{key} vanished while the chain was pruned")
         pixel = TokenPixel.from_json(self.store._text(body, key))
-        line = anchor_record(pixel.prev_hash, new_first, int(time.time() * 1000)) + "\n"
+        removed = itertools.islice(self.store.lines(self.agent), new_first - first)
+        hashes = [TokenPixel.from_json(line).hash for line in removed]
+        if len(hashes) != new_first - first:
+            raise error("CHAIN_CONFLICT", f"the chain of {self.agent} changed while it was pruned")
+        frontier = _pruned_frontier(record, hashes)
+        now = int(time.time() * 1000)
+        line = anchor_record(pixel.prev_hash, new_first, now, frontier) + "\n"
         self.store._put(self.store._key(self.agent, "anchor"), line.encode())
         doomed = [k for f, last, k in self.store._segments(self.agent) if last < new_first]
         base = self.store._key(self.agent, "p") + "/"

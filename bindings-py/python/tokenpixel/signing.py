@@ -132,29 +132,80 @@ def load_checkpoint(store: Store, agent: str) -> Optional[str]:
 # -- the chain as a tree ---------------------------------------------------------------------
 
 
-def chain_hashes(store: Store, agent: str) -> list[str]:
-    """The pixel hashes of a verified, unpruned chain, in seq order."""
-    report = store.verify(agent)
-    if not report.ok:
-        assert report.error is not None
-        raise make_error(
-            report.error.code,
-            f"the chain of {agent} does not verify at pixel {report.error.index}: "
-            f"{report.error.message}",
-        )
-    if store.anchor(agent) is not None:
+@dataclass
+class ChainTree:
+    """A verified chain as a Merkle tree: the hashes of its stored pixels and, for a pruned
+    chain, the compact range of the pruned prefix (SPEC 12.7, 14.6)."""
+
+    first: int  # seq of the first stored pixel: the size of the pruned prefix
+    prefix: Optional[tuple[int, list[str]]]  # (size, base64 nodes), None when not pruned
+    hashes: list[str]  # the stored pixels' hashes, in seq order
+
+    @property
+    def size(self) -> int:
+        return self.first + len(self.hashes)
+
+    def _reachable(self, size: int, what: str) -> None:
+        if size < self.first:
+            raise make_error(
+                "INVALID_ARGUMENT",
+                f"{what} at size {size} reaches into the {self.first} pruned pixels: only "
+                "sizes from the pruned prefix on can be checked (SPEC 14.6)",
+            )
+
+    def root(self, size: int) -> str:
+        self._reachable(size, "a root")
+        return tree_root(self.hashes[: size - self.first], self.prefix)
+
+    def inclusion(self, seq: int, size: int) -> list[str]:
+        if seq < self.first:
+            raise make_error("INVALID_ARGUMENT", f"pixel {seq} was pruned: it cannot be proven")
+        return inclusion_proof(self.hashes, seq, size, self.prefix)
+
+    def consistency(self, old: int, new: int) -> list[str]:
+        if old != 0:
+            self._reachable(old, "a consistency proof")
+        return consistency_proof(self.hashes, old, new, self.prefix)
+
+
+def chain_tree(store: Store, agent: str) -> ChainTree:
+    """The chain, verified, as a Merkle tree. A chain pruned before the prefix's frontier was
+    kept (older stores) is refused with INVALID_ARGUMENT."""
+    with store.transaction(agent) as tx:
+        record = tx._session.anchor_record()
+        report = store.verify(agent)
+        if not report.ok:
+            assert report.error is not None
+            raise make_error(
+                report.error.code,
+                f"the chain of {agent} does not verify at pixel {report.error.index}: "
+                f"{report.error.message}",
+            )
+        hashes = [TokenPixel.from_json(line).hash for line in store.lines(agent)]
+    if record is None:
+        return ChainTree(0, None, hashes)
+    if record[2] is None:
         raise make_error(
             "INVALID_ARGUMENT",
-            f"the chain of {agent} was pruned: signed heads of pruned chains are not supported yet",
+            f"the chain of {agent} was pruned before pruning kept the prefix's Merkle frontier: "
+            "its signed heads cannot be checked",
         )
-    return [TokenPixel.from_json(line).hash for line in store.lines(agent)]
+    return ChainTree(record[1], (record[1], record[2]), hashes)
+
+
+def chain_hashes(store: Store, agent: str) -> list[str]:
+    """The pixel hashes of a verified, unpruned chain, in seq order."""
+    tree = chain_tree(store, agent)
+    if tree.first:
+        raise make_error("INVALID_ARGUMENT", f"the chain of {agent} was pruned")
+    return tree.hashes
 
 
 def sign_head(store: Store, agent: str, signer: NoteSigner, log: Optional[str] = None) -> str:
     """Signs a checkpoint of the chain as it is now (origin `<log>/<agent>`, the log name by
     default the key's name) and keeps it in the store."""
-    hashes = chain_hashes(store, agent)
-    text = checkpoint_text(origin_for(log or signer.name, agent), len(hashes), tree_root(hashes))
+    tree = chain_tree(store, agent)
+    text = checkpoint_text(origin_for(log or signer.name, agent), tree.size, tree.root(tree.size))
     note = signer.sign(text)
     save_checkpoint(store, agent, note)
     return note
@@ -196,20 +247,20 @@ def verify_signed(
             f"the checkpoint is for {origin!r}, not for the chain of {agent}"
             + (f" ({expected!r})" if expected else ""),
         )
-    hashes = chain_hashes(store, agent)
-    if len(hashes) < size:
+    tree = chain_tree(store, agent)
+    if tree.size < size:
         raise make_error(
             "TRUNCATED",
-            f"the chain of {agent} has {len(hashes)} pixels, the signed checkpoint {size}: "
+            f"the chain of {agent} has {tree.size} pixels, the signed checkpoint {size}: "
             "pixels were cut from the end",
         )
-    if tree_root(hashes[:size]) != root:
+    if tree.root(size) != root:
         raise make_error(
             "ROOT_MISMATCH",
             f"the first {size} pixels of {agent} do not give the signed root: the chain was "
             "replaced or rewritten",
         )
-    return SignedHead(agent, origin, size, root, signed_by, len(hashes))
+    return SignedHead(agent, origin, size, root, signed_by, tree.size)
 
 
 def prove(store: Store, agent: str, seq: int, note: Optional[str] = None) -> str:
@@ -223,13 +274,14 @@ def prove(store: Store, agent: str, seq: int, note: Optional[str] = None) -> str
         size,
         root,
     ) = read_checkpoint(note)
-    hashes = chain_hashes(store, agent)
+    tree = chain_tree(store, agent)
     if seq >= size:
         raise make_error("INVALID_ARGUMENT", f"pixel {seq} is not in the signed {size} pixels")
-    if tree_root(hashes[:size]) != root:
+    if tree.size < size or tree.root(size) != root:
         raise make_error("ROOT_MISMATCH", f"the stored chain of {agent} is not the signed one")
+    proof = tree.inclusion(seq, size)
     line = store.get(seq, agent).to_json()
-    return proof_text(seq, inclusion_proof(hashes, seq, size), note, line)
+    return proof_text(seq, proof, note, line)
 
 
 def verify_proof(text: str, keys: list[str], pixel_hash: Optional[str] = None) -> dict:
@@ -247,13 +299,13 @@ def check_consistency(store: Store, agent: str, old: str, new: str, keys: list[s
         raise make_error("ORIGIN_MISMATCH", f"{o_origin!r} and {n_origin!r} are different logs")
     if o_size > n_size:
         o_size, n_size, o_root, n_root = n_size, o_size, n_root, o_root
-    hashes = chain_hashes(store, agent)
-    if len(hashes) < n_size:
+    tree = chain_tree(store, agent)
+    if tree.size < n_size:
         raise make_error("TRUNCATED", f"the chain of {agent} is shorter than {n_size} pixels")
     if o_size == 0 or o_size == n_size:
         if o_size == n_size and o_root != n_root:
             raise make_error("PROOF_INVALID", "two checkpoints of one size with different roots")
         return []
-    proof = consistency_proof(hashes, o_size, n_size)
+    proof = tree.consistency(o_size, n_size)
     verify_consistency(o_size, n_size, o_root, n_root, proof)
     return proof

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import json
 import logging
 import os
@@ -34,7 +35,9 @@ from tokenpixel._native import (
     VerifyReport,
     anchor_record,
     check_append,
+    check_frontier,
     classify_tail,
+    extend_frontier,
     parse_anchor_record,
     parse_key,
     validate_agent_id,
@@ -569,7 +572,7 @@ class _Session:
         for pixel in pixels:
             self.append(pixel)
 
-    def anchor_record(self) -> Optional[tuple[str, int]]:
+    def anchor_record(self) -> Optional[AnchorRecord]:
         raise NotImplementedError
 
     def append(self, pixel: Union[TokenPixel, str]) -> None:
@@ -580,6 +583,35 @@ class _Session:
 
     def delete(self) -> bool:
         raise NotImplementedError
+
+
+# What a store keeps after pruning (SPEC 12.2): the anchor, the first kept seq and the pruned
+# prefix's compact range (base64 nodes; None when pruned before it was kept).
+AnchorRecord = tuple[str, int, Optional[list[str]]]
+
+
+def _pruned_frontier(record: Optional[AnchorRecord], hashes: list[str]) -> Optional[list[str]]:
+    """The pruned prefix's frontier once the pixels with these hashes (the ones a prune
+    removes, in seq order) are pruned too; None when the earlier prefix's is unknown."""
+    if record is None:
+        return extend_frontier(0, [], hashes)
+    if record[2] is None:
+        return None
+    return extend_frontier(record[1], record[2], hashes)
+
+
+def _frontier_column(first_seq: int, text: Optional[str]) -> Optional[list[str]]:
+    """A frontier column (JSON array of base64 nodes, or NULL) read back and checked."""
+    if text is None:
+        return None
+    try:
+        nodes = json.loads(text)
+    except ValueError:
+        raise error("STORE_CORRUPT", "the anchor's frontier column is not JSON") from None
+    if not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
+        raise error("STORE_CORRUPT", "the anchor's frontier column is not a list of strings")
+    check_frontier(first_seq, nodes)
+    return nodes
 
 
 def _line_of(pixel: Union[TokenPixel, str]) -> Union[TokenPixel, str]:
@@ -724,7 +756,7 @@ class _JsonlSession(_Session):
             self._head_read = True
         return self._head
 
-    def anchor_record(self) -> Optional[tuple[str, int]]:
+    def anchor_record(self) -> Optional[AnchorRecord]:
         return _read_anchor(self.anchor_file, self.file)
 
     def start(self) -> None:
@@ -812,13 +844,25 @@ class _JsonlSession(_Session):
             first = TokenPixel.from_json(
                 _decode(next(_forward_lines(fd, self.file, start)), self.file)
             )
+            removed = itertools.islice(_forward_lines(fd, self.file), count - keep)
+            frontier = _pruned_frontier(
+                self.anchor_record(),
+                [TokenPixel.from_json(_decode(line, self.file)).hash for line in removed],
+            )
             self._rewrite(
-                _copy_range(fd, self.file, start, end), first.prev_hash, lambda: first.seq
+                _copy_range(fd, self.file, start, end),
+                first.prev_hash,
+                lambda: first.seq,
+                frontier,
             )
             return count - keep
 
     def _rewrite(
-        self, chunks: Iterable[bytes], anchor: Optional[str], first_seq: Callable[[], int]
+        self,
+        chunks: Iterable[bytes],
+        anchor: Optional[str],
+        first_seq: Callable[[], int],
+        frontier: Optional[list[str]] = None,
     ) -> None:
         tmp = self.file + ".tmp"
         _write_verified(tmp, chunks, anchor)
@@ -827,7 +871,8 @@ class _JsonlSession(_Session):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.anchor_file)
             else:
-                record = anchor_record(anchor, first_seq(), int(time.time() * 1000)) + "\n"
+                now = int(time.time() * 1000)
+                record = anchor_record(anchor, first_seq(), now, frontier) + "\n"
                 _write_file(self.anchor_file + ".tmp", record.encode())
                 os.replace(self.anchor_file + ".tmp", self.anchor_file)
             os.replace(tmp, self.file)
@@ -843,12 +888,12 @@ def _not_found(agent: str, store: object) -> TokenPixelError:
     return error("NOT_FOUND", f"no chain for agent {agent} in {store}")
 
 
-def _read_anchor(anchor_file: str, chain_file: str) -> Optional[tuple[str, int]]:
+def _read_anchor(anchor_file: str, chain_file: str) -> Optional[AnchorRecord]:
     with _opened(anchor_file, _READ) as fd:
         if fd is None:
             return None
         data = _read_at(fd, anchor_file, MAX_SMALL_FILE + 1, 0)
-    anchor, first_seq = parse_anchor_record(data)
+    anchor, first_seq, frontier = parse_anchor_record(data)
     seq = _first_seq(chain_file)
     if seq is not None and seq != first_seq:
         raise error(
@@ -856,7 +901,7 @@ def _read_anchor(anchor_file: str, chain_file: str) -> Optional[tuple[str, int]]
             f"{anchor_file} records firstSeq {first_seq}, but the first pixel of {chain_file} "
             f"has seq {seq}",
         )
-    return anchor, first_seq
+    return anchor, first_seq, frontier
 
 
 def _first_seq(chain_file: str) -> Optional[int]:
@@ -1249,11 +1294,14 @@ class _SqliteSession(_Session):
         )
         return self.store._text(row[0]) if row else None
 
-    def anchor_record(self) -> Optional[tuple[str, int]]:
+    def anchor_record(self) -> Optional[AnchorRecord]:
         row = self.store._one(
-            "SELECT anchor, first_seq FROM anchors WHERE agent_id = ?", (self.agent,)
+            "SELECT anchor, first_seq, frontier FROM anchors WHERE agent_id = ?", (self.agent,)
         )
-        return (row[0], row[1]) if row else None
+        if not row:
+            return None
+        column = None if row[2] is None else self.store._text(row[2])
+        return (self.store._text(row[0]), row[1], _frontier_column(row[1], column))
 
     def append(self, pixel: Union[TokenPixel, str]) -> None:
         p = self.check_next(pixel, self._trusted)
@@ -1309,12 +1357,24 @@ class _SqliteSession(_Session):
             (self.agent, keep - 1),
         )
         first = TokenPixel.from_json(self.store._text(row[0]))
+        removed = self.store._all(
+            "SELECT hash FROM pixels WHERE agent_id = ? AND seq < ? ORDER BY seq",
+            (self.agent, first.seq),
+        )
+        hashes = [self.store._text(r[0]) for r in removed]
+        frontier = _pruned_frontier(self.anchor_record(), hashes)
         self.store._exec(
             "DELETE FROM pixels WHERE agent_id = ? AND seq < ?", (self.agent, first.seq)
         )
         self.store._exec(
-            "INSERT OR REPLACE INTO anchors (agent_id, anchor, first_seq) VALUES (?, ?, ?)",
-            (self.agent, first.prev_hash, first.seq),
+            "INSERT OR REPLACE INTO anchors (agent_id, anchor, first_seq, frontier)"
+            " VALUES (?, ?, ?, ?)",
+            (
+                self.agent,
+                first.prev_hash,
+                first.seq,
+                None if frontier is None else json.dumps(frontier),
+            ),
         )
         return count - keep
 
@@ -1340,7 +1400,8 @@ class SqliteStore(Store):
     CREATE TABLE IF NOT EXISTS anchors (
         agent_id TEXT PRIMARY KEY,
         anchor TEXT NOT NULL,
-        first_seq INTEGER NOT NULL
+        first_seq INTEGER NOT NULL,
+        frontier TEXT
     );
     """
 
@@ -1365,6 +1426,10 @@ class SqliteStore(Store):
             try:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.executescript(self.SCHEMA)
+                info = self._db.execute("PRAGMA table_info(anchors)").fetchall()
+                # A database made before pruning kept the prefix's frontier: add its column.
+                if b"frontier" not in [r[1] for r in info]:
+                    self._db.execute("ALTER TABLE anchors ADD COLUMN frontier TEXT")
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
@@ -1410,6 +1475,13 @@ class SqliteStore(Store):
         with self._lock:
             try:
                 return self._db.execute(sql, args).fetchone()
+            except sqlite3.Error as exc:
+                raise _sqlite_error(exc, self.path) from None
+
+    def _all(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
             except sqlite3.Error as exc:
                 raise _sqlite_error(exc, self.path) from None
 
