@@ -92,10 +92,11 @@ function showReport() {
   setStatus(`FAILED ${e.code} at ${where}: ${e.message}${tail}`, "bad");
 }
 
-async function open(bytes, name, anchor = null) {
+async function open(bytes, name, anchor = null, frontier = null) {
   closeEvents();
   state.name = name;
   state.anchor = anchor;
+  state.frontier = frontier;
   state.selected = -1;
   state.zoom = 1;
   state.offset = 0;
@@ -217,14 +218,22 @@ function showSigned() {
   if (!cp.origin.endsWith(`/${state.agent}`)) {
     return setSigned(`${what}: ORIGIN_MISMATCH: the checkpoint is for ${cp.origin}, not for the chain of ${state.agent}`, "bad");
   }
-  if (state.anchor) return setSigned(`${what}: a pruned chain is not checked against a checkpoint (SPEC 14.6)`, "idle");
-  const verified = state.report.ok ? state.report.count : state.report.error.index;
+  // A pruned chain: its prefix stands as the frontier its anchor record keeps (SPEC 14.6).
+  const first = state.anchor ? state.lines.seq[0] : 0;
+  if (state.anchor && !state.frontier) {
+    return setSigned(`${what}: not checked: the chain was pruned before pruning kept the prefix's Merkle frontier`, "idle");
+  }
+  if (cp.size < first) {
+    return setSigned(`${what}: not checked: the checkpoint is older than the ${first} pruned pixels`, "idle");
+  }
+  const verified = first + (state.report.ok ? state.report.count : state.report.error.index);
   if (verified < cp.size) {
     return setSigned(`${what}: TRUNCATED: the chain has ${verified} verified pixels, the signed checkpoint ${cp.size}: pixels were cut from the end`, "bad");
   }
   let root;
   try {
-    root = tp.treeRoot(state.lines.hashes.slice(0, cp.size));
+    const prefix = state.anchor ? { size: first, nodes: state.frontier } : undefined;
+    root = tp.treeRoot(state.lines.hashes.slice(0, cp.size - first), prefix);
   } catch (e) {
     return setSigned(`${what}: ${e.code}: ${e.message}`, "bad");
   }
@@ -394,7 +403,8 @@ async function loadUrl(url, name) {
     return setStatus(`cannot load ${name}: ${err.message}`, "bad");
   }
   if (!response.ok) return setStatus(`cannot load ${name}: HTTP ${response.status}`, "bad");
-  await open(new Uint8Array(await response.arrayBuffer()), name, response.headers.get("TokenPixel-Anchor"));
+  const frontier = response.headers.get("TokenPixel-Frontier");
+  await open(new Uint8Array(await response.arrayBuffer()), name, response.headers.get("TokenPixel-Anchor"), frontier ? frontier.split(",") : null);
 }
 
 async function loadAgent(agent) {

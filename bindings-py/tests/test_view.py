@@ -100,8 +100,10 @@ def test_chain_is_served_as_stored_torn_tail_and_anchor_included(served) -> None
     path.write_bytes(path.read_bytes()[: path.read_bytes().rfind(b"\n") + 1])
     served.store.prune(2, "agent-a")
     _, headers, body = served.get("/api/chains/agent-a.jsonl")
-    anchor = served.store.anchor("agent-a")
+    anchor, first_seq, frontier = served.store.anchor_record("agent-a")
     assert anchor and headers["tokenpixel-anchor"] == anchor
+    assert frontier and headers["tokenpixel-frontier"] == ",".join(frontier)
+    assert first_seq == 3 and len(frontier) == 2  # 3 = 2 + 1
     assert tp.verify_jsonl(body, anchor=anchor).ok
 
 

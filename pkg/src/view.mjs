@@ -1,8 +1,8 @@
 // `npx tokenpixel view`: the viewer's static site and a store's chains, read-only, the same
 // routes and rules as the Python `tokenpixel view` (docs/SPEC.md, "The viewer"):
 //   the site's own files (a table built at start-up, never joined to a request path),
-//   GET /api/info, /api/agents, /api/chains/<agent>.jsonl (TokenPixel-Anchor header for a pruned
-//   chain), /api/checkpoints/<agent> (the latest signed checkpoint, SPEC 14.5), and
+//   GET /api/info, /api/agents, /api/chains/<agent>.jsonl (TokenPixel-Anchor and
+//   TokenPixel-Frontier headers for a pruned chain), /api/checkpoints/<agent> (the latest signed checkpoint, SPEC 14.5), and
 //   /api/follow/<agent>?after=<seq> (Server-Sent Events, PostgreSQL stores).
 // Everything else (.., %2e%2e, absolute paths, NUL bytes, a chain file that is a symlink out of
 // the store) is 404.
@@ -71,11 +71,13 @@ async function chainOf(store, agent) {
     if (st.isSymbolicLink() || rel.startsWith("..") || path.isAbsolute(rel)) return null; // never followed
   }
   if (!(await store.agents()).includes(agent)) return null;
-  const anchor = (await store.anchor(agent)) ?? null;
-  if (file) return { body: fs.readFileSync(file), anchor };
+  const record = await store.anchorRecord(agent);
+  const anchor = record?.anchor ?? null;
+  const frontier = record?.frontier ?? null;
+  if (file) return { body: fs.readFileSync(file), anchor, frontier };
   const lines = [];
   for await (const line of store.lines(agent)) lines.push(line, "\n");
-  return { body: Buffer.from(lines.join("")), anchor };
+  return { body: Buffer.from(lines.join("")), anchor, frontier };
 }
 
 /**
@@ -153,7 +155,10 @@ export function createViewServer(store, options = {}) {
     if (name !== null) {
       const chain = await chainOf(store, name);
       if (!chain) return notFound(req, res);
-      return send(req, res, 200, chain.body, "application/x-ndjson", chain.anchor ? { "TokenPixel-Anchor": chain.anchor } : {});
+      const extra = {};
+      if (chain.anchor) extra["TokenPixel-Anchor"] = chain.anchor;
+      if (chain.frontier) extra["TokenPixel-Frontier"] = chain.frontier.join(",");
+      return send(req, res, 200, chain.body, "application/x-ndjson", extra);
     }
     name = agentIn(route, "/api/checkpoints/");
     if (name !== null) {

@@ -132,8 +132,9 @@ test("the exact key layout and bodies of SPEC 12.11", async () => {
   assert.equal(await store.prune(2, agent), 1);
   const anchorText = await body(`${prefix}${agent}/anchor`);
   const record = JSON.parse(anchorText);
-  assert.equal(anchorText, `${tp.anchorRecord(pixels[1].prevHash, 1, record.prunedAtMs)}\n`);
-  assert.deepEqual(tp.parseAnchorRecord(Buffer.from(anchorText)), { anchor: pixels[1].prevHash, firstSeq: 1 });
+  const frontier = tp.extendFrontier(0, [], [pixels[0].hash]); // the pruned prefix's (12.7)
+  assert.equal(anchorText, `${tp.anchorRecord(pixels[1].prevHash, 1, record.prunedAtMs, frontier)}\n`);
+  assert.deepEqual(tp.parseAnchorRecord(Buffer.from(anchorText)), { anchor: pixels[1].prevHash, firstSeq: 1, frontier });
   assert.deepEqual(await keysUnder(prefix), [
     `${prefix}${agent}/anchor`,
     `${prefix}${agent}/head`,

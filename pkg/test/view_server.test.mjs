@@ -72,8 +72,10 @@ test("the site, the API and the headers", async () => {
 test("a pruned chain carries its anchor", async () => {
   store.prune(2, "agent-a");
   const chain = await get("/api/chains/agent-a.jsonl");
-  const anchor = store.anchor("agent-a");
+  const { anchor, firstSeq, frontier } = store.anchorRecord("agent-a");
   assert.equal(chain.headers["tokenpixel-anchor"], anchor);
+  assert.equal(chain.headers["tokenpixel-frontier"], frontier.join(","));
+  assert.deepEqual([firstSeq, frontier.length], [3, 2]); // 3 = 2 + 1
   assert.equal(tp.verifyJsonl(chain.body, { anchor }).ok, true);
 });
 

@@ -107,6 +107,11 @@ before(async () => {
   const cut = pipeline("viewer-cut", 20);
   sign("viewer-cut", cut);
   write("viewer-cut", cut.split("\n").slice(0, 15).map((l) => `${l}\n`).join(""));
+  // Signed at 30 pixels, then pruned to the newest 10: the frontier stands for the rest.
+  const pruned = pipeline("viewer-pruned", 30);
+  write("viewer-pruned", pruned);
+  sign("viewer-pruned", pruned);
+  new JsonlStore(dir).prune(10, "viewer-pruned");
   const chain = new tp.Chain("viewer-100k", "big");
   const big = [];
   for (let i = 0; i < 100_000; i++) {
@@ -138,7 +143,7 @@ test("a valid chain shows green with its count and head; timeline, charts, detai
   const text = await status(page);
   assert.match(text, new RegExp(`^verified: 60 pixels, head ${expect.head}`));
   assert.equal(await page.getAttribute("#status", "data-kind"), "ok");
-  assert.deepEqual(await page.$$eval("#agents option", (o) => o.map((x) => x.value)), ["", "viewer-100k", "viewer-cut", "viewer-demo", "viewer-tampered", "viewer-torn"]);
+  assert.deepEqual(await page.$$eval("#agents option", (o) => o.map((x) => x.value)), ["", "viewer-100k", "viewer-cut", "viewer-demo", "viewer-pruned", "viewer-tampered", "viewer-torn"]);
   assert.equal(await page.inputValue("#agents"), "viewer-demo");
   await page.waitForSelector("#signed:not([hidden])");
   assert.equal(await page.getAttribute("#signed", "data-kind"), "ok");
@@ -228,6 +233,16 @@ test("a chain cut after it was signed verifies, and the signed checkpoint says T
   await page.waitForSelector("#signed:not([hidden])");
   assert.equal(await page.getAttribute("#signed", "data-kind"), "bad");
   assert.match(await page.textContent("#signed"), /^signed by example\.com\/viewer at size 20: TRUNCATED: the chain has 15 verified pixels/);
+  await done(page);
+});
+
+test("a pruned chain verifies from its anchor and its signed checkpoint from the kept frontier", async () => {
+  const page = await newPage();
+  await ready(page, `${base}?agent=viewer-pruned`);
+  assert.match(await status(page), /^verified: 10 pixels, head sha256:[0-9a-f]{64}, pruned: starts after sha256:/);
+  await page.waitForSelector("#signed:not([hidden])");
+  assert.equal(await page.getAttribute("#signed", "data-kind"), "ok");
+  assert.equal(await page.textContent("#signed"), "signed by example.com/viewer at size 30: signature verified, the first 30 pixels give the signed root");
   await done(page);
 });
 

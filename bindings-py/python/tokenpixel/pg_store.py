@@ -224,11 +224,19 @@ class PostgresStore(Store):
             raise error("NOT_FOUND", f"no chain for agent {agent} in {self}")
 
     def anchor(self, agent_id: Optional[str] = None) -> Optional[str]:
+        record = self.anchor_record(agent_id)
+        return record[0] if record else None
+
+    def anchor_record(self, agent_id: Optional[str] = None) -> Optional[AnchorRecord]:
         agent = self._agent(agent_id)
-        row = self._one("SELECT anchor FROM tokenpixel_anchors WHERE agent_id = %s", (agent,))
+        row = self._one(
+            "SELECT anchor, first_seq, frontier FROM tokenpixel_anchors WHERE agent_id = %s",
+            (agent,),
+        )
         if row is None:
             self._require(agent)
-        return row[0] if row else None
+            return None
+        return (row[0], int(row[1]), _frontier_column(int(row[1]), row[2]))
 
     def lines(self, agent_id: Optional[str] = None) -> Iterator[str]:
         agent = self._agent(agent_id)

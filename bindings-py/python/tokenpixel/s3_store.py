@@ -276,9 +276,12 @@ class S3Store(Store):
         return record, head
 
     def anchor(self, agent_id: Optional[str] = None) -> Optional[str]:
-        agent = self._agent(agent_id)
-        record, _ = self._require(agent)
+        record = self.anchor_record(agent_id)
         return record[0] if record else None
+
+    def anchor_record(self, agent_id: Optional[str] = None) -> Optional[AnchorRecord]:
+        record, _ = self._require(self._agent(agent_id))
+        return record
 
     def read_bytes_chunks(self, agent_id: Optional[str] = None) -> Iterator[bytes]:
         """The chain as JSONL bytes: segments, then the pixel objects after them."""

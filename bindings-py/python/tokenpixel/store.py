@@ -637,6 +637,11 @@ class Store:
     def anchor(self, agent_id: Optional[str] = None) -> Optional[str]:
         raise NotImplementedError
 
+    def anchor_record(self, agent_id: Optional[str] = None) -> Optional[AnchorRecord]:
+        """What pruning kept (SPEC 12.2): `(anchor, first_seq, frontier)`, or None when the
+        chain was never pruned; read without the writer lock."""
+        raise NotImplementedError
+
     def latest(self, agent_id: Optional[str] = None) -> Optional[TokenPixel]:
         raise NotImplementedError
 
@@ -1211,11 +1216,14 @@ class JsonlStore(Store):
             entry.mutex.release()
 
     def anchor(self, agent_id: Optional[str] = None) -> Optional[str]:
+        record = self.anchor_record(agent_id)
+        return record[0] if record else None
+
+    def anchor_record(self, agent_id: Optional[str] = None) -> Optional[AnchorRecord]:
         agent = self._agent(agent_id)
-        record = _read_anchor(
+        return _read_anchor(
             os.path.join(self.directory, f"pixels_{agent}.anchor"), self._existing(agent)
         )
-        return record[0] if record else None
 
     def lines(self, agent_id: Optional[str] = None) -> Iterator[str]:
         path = self._existing(self._agent(agent_id))
@@ -1521,11 +1529,19 @@ class SqliteStore(Store):
             raise _not_found(agent, self)
 
     def anchor(self, agent_id: Optional[str] = None) -> Optional[str]:
+        record = self.anchor_record(agent_id)
+        return record[0] if record else None
+
+    def anchor_record(self, agent_id: Optional[str] = None) -> Optional[AnchorRecord]:
         agent = self._agent(agent_id)
-        row = self._one("SELECT anchor FROM anchors WHERE agent_id = ?", (agent,))
+        row = self._one(
+            "SELECT anchor, first_seq, frontier FROM anchors WHERE agent_id = ?", (agent,)
+        )
         if row is None:
             self._require(agent)
-        return self._text(row[0]) if row else None
+            return None
+        column = None if row[2] is None else self._text(row[2])
+        return (self._text(row[0]), row[1], _frontier_column(row[1], column))
 
     def lines(self, agent_id: Optional[str] = None) -> Iterator[str]:
         agent = self._agent(agent_id)

@@ -7,8 +7,8 @@ Routes (docs/SPEC.md, "The viewer"), nothing else:
 - `GET /api/info`: `{"live": bool, "agent": str|null, "store": str, "keys": [verifier keys]}`;
 - `GET /api/agents`: the store's agent ids, a JSON array;
 - `GET /api/chains/<agent>.jsonl`: the chain as stored (a JSONL store's file byte for byte,
-  torn tail included; other stores' lines), with the anchor of a pruned chain in the
-  `TokenPixel-Anchor` header;
+  torn tail included; other stores' lines), with a pruned chain's anchor and frontier in the
+  `TokenPixel-Anchor` and `TokenPixel-Frontier` headers;
 - `GET /api/checkpoints/<agent>`: the chain's latest signed checkpoint (SPEC 14.5), a note, or
   204 when none is kept;
 - `GET /api/follow/<agent>?after=<seq>` (PostgreSQL stores): Server-Sent Events, one pixel line
@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from tokenpixel._native import validate_agent_id
 from tokenpixel.errors import TokenPixelError
-from tokenpixel.store import JsonlStore, Store
+from tokenpixel.store import AnchorRecord, JsonlStore, Store
 
 SITE = Path(__file__).with_name("viewer_site")
 CSP = (
@@ -107,8 +107,8 @@ class Viewer:
         note = load_checkpoint(self.store, agent)
         return None if note is None else note.encode()
 
-    def chain(self, agent: str) -> tuple[bytes, Optional[str]]:
-        """The chain's bytes as stored and its anchor; KeyError when there is none to show."""
+    def chain(self, agent: str) -> tuple[bytes, Optional[AnchorRecord]]:
+        """The chain's bytes as stored and its anchor record; KeyError when there is none."""
         validate_agent_id(agent)
         if isinstance(self.store, JsonlStore):
             root = os.path.realpath(self.store.directory)
@@ -118,11 +118,11 @@ class Viewer:
                 raise KeyError(agent)  # a symlink (out of the store or not): never followed
         if agent not in self.store.agents():
             raise KeyError(agent)
-        anchor = self.store.anchor(agent)
+        record = self.store.anchor_record(agent)
         if isinstance(self.store, JsonlStore):
             with open(path, "rb") as f:
-                return f.read(), anchor
-        return "".join(line + "\n" for line in self.store.lines(agent)).encode(), anchor
+                return f.read(), record
+        return "".join(line + "\n" for line in self.store.lines(agent)).encode(), record
 
 
 def _agent_in(path: str, prefix: str, suffix: str = "") -> Optional[str]:
@@ -191,8 +191,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self._json(viewer.store.agents())
             agent = _agent_in(path, "/api/chains/", ".jsonl")
             if agent is not None:
-                body, anchor = viewer.chain(agent)
-                extra = [("TokenPixel-Anchor", anchor)] if anchor else []
+                body, record = viewer.chain(agent)
+                extra = []
+                if record is not None:
+                    extra.append(("TokenPixel-Anchor", record[0]))
+                    if record[2] is not None:
+                        extra.append(("TokenPixel-Frontier", ",".join(record[2])))
                 return self._send(200, body, "application/x-ndjson", extra)
             agent = _agent_in(path, "/api/checkpoints/")
             if agent is not None:
