@@ -12,7 +12,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' bindin
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: all build test demo lint workflow-lint rust-test wasm-check py-dev py-test py-package-test pg-tools \
-	js-tools js-build js-test viewer viewer-screenshot bench bench-py bench-js bench-pipeline bench-stores bench-langgraph bench-shapes vectors clean help
+	js-tools js-build js-test viewer viewer-screenshot bench bench-py bench-js bench-pipeline bench-stores bench-langgraph bench-shapes vectors fuzz clean help
 
 all: build
 
