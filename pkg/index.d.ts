@@ -250,6 +250,8 @@ export interface TreePrefix {
 export function treeRoot(pixelHashes: string[], prefix?: TreePrefix): string;
 /** The frontier nodes after appending these pixels to the frontier of `size` leaves. */
 export function extendFrontier(size: number, nodes: string[], pixelHashes: string[]): string[];
+/** Throws the NOT_FOUND error of `get(agent, key)` (SPEC 12.6): one message in every store. */
+export function pixelNotFound(agentId: string, key: string | number): never;
 /** Throws STORE_CORRUPT unless `nodes` are a frontier of `firstSeq` pruned pixels. */
 export function checkFrontier(firstSeq: number, nodes: string[]): void;
 /** `pixelHashes` are the pixels after `prefix` when it is given (a pruned chain's kept ones). */
@@ -320,6 +322,7 @@ declare const api: {
   treeRoot: typeof treeRoot;
   extendFrontier: typeof extendFrontier;
   checkFrontier: typeof checkFrontier;
+  pixelNotFound: typeof pixelNotFound;
   inclusionProof: typeof inclusionProof;
   consistencyProof: typeof consistencyProof;
   verifyInclusion: typeof verifyInclusion;

@@ -109,6 +109,21 @@ pub fn anchor_record(
     ))
 }
 
+/// Throws the NOT_FOUND error of `get(agent, key)` (SPEC 12.6): `key` as given (text or seq).
+#[wasm_bindgen(js_name = pixelNotFound)]
+pub fn pixel_not_found(agent: &str, key: JsValue) -> Result<(), JsValue> {
+    let (text, given_as_text) = match key.as_string() {
+        Some(s) => (s, true),
+        None => (
+            key.as_f64()
+                .map(|n| format!("{n}"))
+                .unwrap_or_else(|| "?".into()),
+            false,
+        ),
+    };
+    Err(js_err(store::pixel_not_found(agent, &text, given_as_text)))
+}
+
 /// Throws STORE_CORRUPT unless `nodes` are a frontier for `firstSeq` pruned pixels.
 #[wasm_bindgen(js_name = checkFrontier)]
 pub fn check_frontier(first_seq: f64, nodes: Vec<String>) -> Result<(), JsValue> {

@@ -187,6 +187,21 @@ fn parse_anchor_record(
     Ok((r.anchor.to_string(), r.first_seq, frontier))
 }
 
+/// The message of the NotFoundError of `get(agent, key)` (SPEC 12.6), the same in every store
+/// and language. `key` is the key as the caller gave it (an int or a str).
+#[pyfunction]
+fn pixel_not_found_message(
+    py: Python<'_>,
+    agent: &str,
+    key: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    let (text, given_as_text) = match key.cast::<PyString>() {
+        Ok(s) => (text_arg(py, s)?.to_string(), true),
+        Err(_) => (text_arg(py, &key.str()?)?.to_string(), false),
+    };
+    Ok(store::pixel_not_found(agent, &text, given_as_text).to_string())
+}
+
 /// Checks a frontier read from a store column: base64 nodes, one per bit set in `first_seq`.
 #[pyfunction]
 fn check_frontier(py: Python<'_>, first_seq: u64, nodes: Vec<String>) -> PyResult<()> {
@@ -208,5 +223,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(anchor_record, m)?)?;
     m.add_function(wrap_pyfunction!(parse_anchor_record, m)?)?;
     m.add_function(wrap_pyfunction!(check_frontier, m)?)?;
+    m.add_function(wrap_pyfunction!(pixel_not_found_message, m)?)?;
     Ok(())
 }

@@ -39,6 +39,10 @@ def test_append_latest_list_get_iter(store):
     with pytest.raises(KeyError):  # NotFoundError is a KeyError too
         store.get(999)
     with pytest.raises(tp.NotFoundError) as info:
+        store.get("585076985525")  # a short id without a letter is read as a seq
+    assert 'has no pixel "585076985525" (digits are a seq' in str(info.value)
+    assert '"sha256:585076985525"' in str(info.value)
+    with pytest.raises(tp.NotFoundError) as info:
         store.get("ffffffffffffffffff")
     assert info.value.code == "NOT_FOUND"
     assert list(store) == pixels

@@ -82,6 +82,29 @@ pub fn parse_key(text: &str) -> Result<Key> {
     prefix(text).ok_or_else(|| bad("a hash prefix is 4 to 64 hex digits"))
 }
 
+/// The `NOT_FOUND` error of `get(agent, key)` (section 12.6), the same text in every store and
+/// language. `key` is the key as given (shown as JSON text); an all-digit text of 4 or more
+/// digits is read as a seq, so the message says how to ask for a hash prefix of digits (a
+/// short id is 12 hex digits: about 1 in 285 has no letter).
+pub fn pixel_not_found(agent: &str, key: &str, given_as_text: bool) -> Error {
+    let shown = if given_as_text {
+        let mut s = String::new();
+        crate::canonical::write_string(&mut s, key);
+        s
+    } else {
+        key.to_owned()
+    };
+    let hint = if given_as_text && key.len() >= 4 && key.bytes().all(|b| b.is_ascii_digit()) {
+        format!(" (digits are a seq: for a hash prefix of digits write \"sha256:{key}\")")
+    } else {
+        String::new()
+    };
+    Error::store(
+        StoreErrorKind::NotFound,
+        format!("agent {agent} has no pixel {shown}{hint}"),
+    )
+}
+
 /// A seq given as a number by the host (Python int, JS number).
 pub fn seq_key(seq: i128) -> Result<Key> {
     match u64::try_from(seq) {

@@ -416,6 +416,8 @@ export function makeApi(wasm) {
     /** The RFC 9162 root (base64) of the tree whose leaves are these pixel hashes, in order. */
     treeRoot: (hashes, prefix) => call(() => wasm.treeRoot(strings(hashes, "hashes"), ...prefixArgs(prefix))),
     extendFrontier: (size, nodes, hashes) => call(() => wasm.extendFrontier(int(size, "size"), strings(nodes, "nodes"), strings(hashes, "hashes"))),
+    /** Throws the NOT_FOUND error of `get(agent, key)` (SPEC 12.6), one message everywhere. */
+    pixelNotFound: (agent, key) => call(() => wasm.pixelNotFound(String(agent), typeof key === "string" ? key : Number(key))),
     checkFrontier: (firstSeq, nodes) => call(() => wasm.checkFrontier(int(firstSeq, "firstSeq"), strings(nodes, "nodes"))),
     inclusionProof: (hashes, index, size, prefix) =>
       call(() => wasm.inclusionProof(strings(hashes, "hashes"), int(index, "index"), int(size, "size"), ...prefixArgs(prefix))),

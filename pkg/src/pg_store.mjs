@@ -21,6 +21,7 @@ import {
   parseKey,
   toJsonLine,
   validateAgentId,
+  pixelNotFound,
 } from "./node.mjs";
 
 const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
@@ -759,7 +760,7 @@ export class PostgresStore {
     }
     if (matches === 0) {
       await this.#require(agent);
-      throw makeError("NOT_FOUND", `agent ${agent} has no pixel ${JSON.stringify(key)}`);
+      pixelNotFound(agent, key);
     }
     return JSON.parse(rows[0].line);
   }

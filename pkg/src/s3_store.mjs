@@ -17,6 +17,7 @@ import {
   parseKey,
   toJsonLine,
   validateAgentId,
+  pixelNotFound,
 } from "./node.mjs";
 
 const SEGMENT = 1000;
@@ -810,7 +811,7 @@ export class S3Store {
         if (body !== undefined) return JSON.parse(this._text(body, objectKey));
       }
       await this.#require(agent);
-      throw makeError("NOT_FOUND", `agent ${agent} has no pixel ${JSON.stringify(key)}`);
+      pixelNotFound(agent, key);
     }
     let found;
     let matches = 0;
@@ -824,7 +825,7 @@ export class S3Store {
     if (matches > 1) {
       throw makeError("AMBIGUOUS_KEY", `${JSON.stringify(key)} matches ${matches} pixels of agent ${agent}: give more digits`);
     }
-    if (found === undefined) throw makeError("NOT_FOUND", `agent ${agent} has no pixel ${JSON.stringify(key)}`);
+    if (found === undefined) pixelNotFound(agent, key);
     return found;
   }
 

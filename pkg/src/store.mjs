@@ -20,6 +20,7 @@ import {
   parseKey,
   toJsonLine,
   validateAgentId,
+  pixelNotFound,
 } from "./node.mjs";
 
 const CHUNK = 1 << 20;
@@ -1306,7 +1307,7 @@ export class JsonlStore {
     if (matches > 1) {
       throw makeError("AMBIGUOUS_KEY", `${JSON.stringify(key)} matches ${matches} pixels of agent ${agent}: give more digits`);
     }
-    if (found === undefined) throw makeError("NOT_FOUND", `agent ${agent} has no pixel ${JSON.stringify(key)}`);
+    if (found === undefined) pixelNotFound(agent, key);
     return found;
   }
 

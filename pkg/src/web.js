@@ -32,6 +32,7 @@ export const {
   treeRoot,
   extendFrontier,
   checkFrontier,
+  pixelNotFound,
   inclusionProof,
   consistencyProof,
   verifyInclusion,

@@ -58,6 +58,10 @@ test("get resolves keys as SPEC 12.6 says", () => {
   assert.deepEqual(store.get(pixels[9].hash.slice(7, 19).toUpperCase()), pixels[9]);
   assert.deepEqual(store.get(`sha256:${pixels[4].hash.slice(7, 13)}`), pixels[4]);
   assert.throws(() => store.get(999), { code: "NOT_FOUND" });
+  assert.throws(() => store.get("585076985525"), {
+    code: "NOT_FOUND",
+    message: /has no pixel "585076985525" \(digits are a seq: for a hash prefix of digits write "sha256:585076985525"\)/,
+  });
   assert.throws(() => store.get("sha256:0000000000"), (e) => e.code === "NOT_FOUND" || e.code === "AMBIGUOUS_KEY");
   for (const bad of ["²", "abc", "xyz1", "-1", " 1", "", 1.5, -1]) {
     assert.throws(() => store.get(bad), { code: "INVALID_ARGUMENT" }, String(bad));

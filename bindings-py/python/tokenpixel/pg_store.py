@@ -21,6 +21,7 @@ from tokenpixel._native import (
     PG_SETUP_LOCK,
     JsonlVerifier,
     TokenPixel,
+    pixel_not_found_message,
     validate_agent_id,
 )
 from tokenpixel.errors import error
@@ -294,7 +295,7 @@ class PostgresStore(Store):
         )
         if row is None:
             self._require(agent)
-            raise error("NOT_FOUND", f"agent {agent} has no pixel {key!r}")
+            raise error("NOT_FOUND", pixel_not_found_message(agent, key))
         return TokenPixel.from_json(row[0])
 
     def _prune(self, agent: str, keep: int) -> int:

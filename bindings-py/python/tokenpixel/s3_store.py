@@ -24,6 +24,7 @@ from tokenpixel._native import (
     anchor_record,
     parse_anchor_record,
     parse_key,
+    pixel_not_found_message,
     validate_agent_id,
 )
 from tokenpixel.errors import error
@@ -396,7 +397,7 @@ class S3Store(Store):
             if body is not None:
                 return TokenPixel.from_json(self._text(body, object_key))
         self._require(agent)
-        raise error("NOT_FOUND", f"agent {agent} has no pixel {key!r}")
+        raise error("NOT_FOUND", pixel_not_found_message(agent, key))
 
     def _prune(self, agent: str, keep: int) -> int:
         with self.transaction(agent) as tx:

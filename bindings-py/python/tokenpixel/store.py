@@ -40,6 +40,7 @@ from tokenpixel._native import (
     extend_frontier,
     parse_anchor_record,
     parse_key,
+    pixel_not_found_message,
     validate_agent_id,
 )
 from tokenpixel.errors import error
@@ -700,7 +701,7 @@ class Store:
                 "AMBIGUOUS_KEY", f"{key!r} matches {matches} pixels of {agent}: give more digits"
             )
         if found is None:
-            raise error("NOT_FOUND", f"agent {agent} has no pixel {key!r}")
+            raise error("NOT_FOUND", pixel_not_found_message(agent, key))
         return found
 
     def verify(
@@ -1600,7 +1601,7 @@ class SqliteStore(Store):
         row = self._one("SELECT line FROM pixels WHERE agent_id = ? AND seq = ?", (agent, wanted))
         if row is None:
             self._require(agent)
-            raise error("NOT_FOUND", f"agent {agent} has no pixel {key!r}")
+            raise error("NOT_FOUND", pixel_not_found_message(agent, key))
         return TokenPixel.from_json(self._text(row[0]))
 
     def _prune(self, agent: str, keep: int) -> int:
