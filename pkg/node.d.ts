@@ -45,7 +45,8 @@ export interface Transaction {
   /** Stores one pixel (object or canonical line) that extends `head()`: else CHAIN_CONFLICT. */
   append(pixel: TokenPixel | string): void;
   /** Replaces the chain by `lines`, which must verify against `anchor` (none: from genesis). */
-  replace(lines: Iterable<TokenPixel | string>, anchor?: string | null): void;
+  /** `frontier`: the pruned prefix's Merkle frontier to keep with the anchor (12.7). */
+  replace(lines: Iterable<TokenPixel | string>, anchor?: string | null, frontier?: string[] | null): void;
 }
 
 /** One append-only file per agent (`pixels_<agentId>.jsonl`), the same format and lock as Python's. */

@@ -28,7 +28,8 @@ export interface AsyncTransaction {
    * Replaces the chain by `lines`, which must verify against `anchor` (none: from genesis).
    * S3 replaces only an empty chain (it has no atomic rewrite): use prune() to shorten one.
    */
-  replace(lines: Iterable<TokenPixel | string> | AsyncIterable<TokenPixel | string>, anchor?: string | null): Promise<void>;
+  /** `frontier`: the pruned prefix's Merkle frontier to keep with the anchor (12.7). */
+  replace(lines: Iterable<TokenPixel | string> | AsyncIterable<TokenPixel | string>, anchor?: string | null, frontier?: string[] | null): Promise<void>;
 }
 
 /** What every async store offers (the interface of 12.1, with promises). */

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 import tokenpixel as tp
+from tokenpixel import signing
 from tokenpixel.pg_store import PostgresStore
 from tokenpixel.s3_store import S3Store
 
@@ -485,7 +486,11 @@ def test_sync_between_every_kind_of_store(tmp_path, servers) -> None:
     source = tp.open_store(urls[0])
     cp = tp.Checkpointer(source, agent)
     pixels = [cp.emit(C, state={"i": i}) for i in range(7)]
-    source.prune(5, agent)  # an anchored chain travels with its anchor
+    signer = tp.NoteSigner("example.com/sync", bytes(32))
+    note = signing.sign_head(source, agent, signer)
+    source.prune(5, agent)  # an anchored chain travels with its anchor record (and frontier)
+    frontier = source.anchor_record(agent)[2]
+    assert frontier is not None
     # A ring: JSONL -> SQLite -> PostgreSQL -> S3 -> a second JSONL.
     ring = [*urls, str(tmp_path / "back")]
     for src, dst in zip(ring, ring[1:]):
@@ -495,7 +500,10 @@ def test_sync_between_every_kind_of_store(tmp_path, servers) -> None:
         store = tp.open_store(dst)
         assert store.latest(agent) == pixels[-1]
         assert store.anchor(agent) == pixels[1].hash
+        assert store.anchor_record(agent) == (pixels[1].hash, 2, frontier)
         assert store.verify(agent).ok
+        # The signed checkpoint of the whole chain still verifies on the pruned copy.
+        assert signing.verify_signed(store, agent, [signer.verifier], note=note).size == 7
     # Incremental: only what DST lacks; then nothing; then a prefix.
     cp.emit(C)
     r = cli("--agent", agent, "sync", urls[0], urls[3])

@@ -208,7 +208,7 @@ class PgSession {
   }
 
   /** 12.7: the new lines must verify against `anchor`, else nothing changes. */
-  async replace(lines, anchor) {
+  async replace(lines, anchor, frontier = null) {
     const texts = [];
     for await (const item of iterableOf(lines, "lines")) texts.push(lineOf(item));
     const verifier = new JsonlVerifier({ anchor: anchor ?? undefined });
@@ -237,7 +237,8 @@ class PgSession {
     if (anchor === undefined || anchor === null) {
       await this.query("DELETE FROM tokenpixel_anchors WHERE agent_id = $1", [this.agent]);
     } else {
-      await this.query(UPSERT_ANCHOR, [this.agent, anchor, firstSeq, null]);
+      if (frontier !== null) checkFrontier(firstSeq, frontier);
+      await this.query(UPSERT_ANCHOR, [this.agent, anchor, firstSeq, frontier === null ? null : JSON.stringify(frontier)]);
     }
     for (let i = 0; i < pixels.length; i++) await this.insert(pixels[i], texts[i]);
     this.#head = texts.length ? texts[texts.length - 1] : undefined;
@@ -295,11 +296,14 @@ class PgTransaction {
   }
 
   /** Replaces the chain by `lines`, which must verify against `anchor` (none: from genesis). */
-  replace(lines, anchor) {
+  replace(lines, anchor, frontier) {
     if (anchor !== undefined && anchor !== null && typeof anchor !== "string") {
       return Promise.reject(argumentError("anchor must be a string"));
     }
-    return this.#session.serial(() => this.#session.replace(lines, anchor));
+    if (frontier !== undefined && frontier !== null && (anchor === undefined || anchor === null)) {
+      return Promise.reject(argumentError("a frontier goes with an anchor (a pruned chain)"));
+    }
+    return this.#session.serial(() => this.#session.replace(lines, anchor, frontier ?? null));
   }
 
   /** The session, for the store's own whole-chain operations. */

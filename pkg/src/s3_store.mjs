@@ -211,7 +211,7 @@ class S3Session {
   }
 
   /** S3 has no atomic rewrite: only an empty chain is replaced (an import); prune() shortens. */
-  async replace(lines, anchor) {
+  async replace(lines, anchor, frontier = null) {
     if ((await this.headLine()) !== undefined) {
       throw argumentError("an S3 store replaces only an empty chain (it has no atomic rewrite): use prune() to shorten one");
     }
@@ -232,7 +232,7 @@ class S3Session {
       await this.store._deleteKeys([anchorKey]);
     } else {
       const firstSeq = texts.length ? JSON.parse(texts[0]).seq : ((await this.anchorRecord())?.firstSeq ?? 0);
-      await this.store._put(anchorKey, Buffer.from(`${anchorRecord(anchor, firstSeq, Date.now())}\n`));
+      await this.store._put(anchorKey, Buffer.from(`${anchorRecord(anchor, firstSeq, Date.now(), frontier)}\n`));
     }
     for (const text of texts) await this.append(text);
   }
@@ -306,11 +306,14 @@ class S3Transaction {
   }
 
   /** Stores `lines` (verified against `anchor`) into an empty chain. */
-  replace(lines, anchor) {
+  replace(lines, anchor, frontier) {
     if (anchor !== undefined && anchor !== null && typeof anchor !== "string") {
       return Promise.reject(argumentError("anchor must be a string"));
     }
-    return this.#session.serial(() => this.#session.replace(lines, anchor));
+    if (frontier !== undefined && frontier !== null && (anchor === undefined || anchor === null)) {
+      return Promise.reject(argumentError("a frontier goes with an anchor (a pruned chain)"));
+    }
+    return this.#session.serial(() => this.#session.replace(lines, anchor, frontier ?? null));
   }
 
   static sessionOf(tx) {

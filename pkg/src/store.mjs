@@ -634,7 +634,7 @@ class Session {
   }
 
   /** Replaces the chain by `lines` (verified against `anchor`) and records the anchor (12.7). */
-  replace(lines, anchor) {
+  replace(lines, anchor, frontier = null) {
     const texts = (function* () {
       for (const item of lines) yield typeof item === "string" ? item : toJsonLine(item);
     })();
@@ -650,7 +650,7 @@ class Session {
       return head !== undefined ? parsePixel(head).seq + 1 : (this.anchorRecord()?.firstSeq ?? 0);
     };
     const seqOf = () => (first !== undefined ? parsePixel(first).seq : fallbackSeq());
-    this.#rewrite(chunks, anchor ?? undefined, seqOf);
+    this.#rewrite(chunks, anchor ?? undefined, seqOf, frontier);
   }
 
   /** Keeps the newest `keep` lines: a count pass, then a copy pass of the kept bytes. */
@@ -969,12 +969,19 @@ class Transaction {
   }
 
   /** Replaces the chain by `lines` (which must verify against `anchor`) and records `anchor`. */
-  replace(lines, anchor) {
+  /**
+   * Replaces the chain by `lines` (verified against `anchor`). `frontier`: the pruned prefix's
+   * Merkle frontier to keep with the anchor (12.7), base64 nodes; none by default.
+   */
+  replace(lines, anchor, frontier) {
     if (lines === null || typeof lines !== "object" || typeof lines[Symbol.iterator] !== "function") {
       throw argumentError("lines must be an iterable of pixels or canonical lines");
     }
     if (anchor !== undefined && anchor !== null && typeof anchor !== "string") throw argumentError("anchor must be a string");
-    live(this.#entry).replace(lines, anchor);
+    if (frontier !== undefined && frontier !== null && (anchor === undefined || anchor === null)) {
+      throw argumentError("a frontier goes with an anchor (a pruned chain)");
+    }
+    live(this.#entry).replace(lines, anchor, frontier ?? null);
   }
 }
 

@@ -251,6 +251,16 @@ print(signing.verify_signed(tp.open_store(sys.argv[1]), sys.argv[2], [sys.argv[3
 `;
       const size = execFileSync(PYTHON, ["-c", check, url, agent, vkey], { encoding: "utf8", env: { ...process.env, AWS_ENDPOINT_URL_S3: s3 } }).trim();
       assert.equal(size, "12", url);
+      // A copy made with tx.replace(lines, anchor, frontier), as `tokenpixel sync` makes it,
+      // keeps the frontier: the checkpoint signed on the source verifies on the copy.
+      const lines = [];
+      for await (const line of shared.lines(agent)) lines.push(line);
+      const copy = new JsonlStore(tmp());
+      copy.transaction(agent, (tx) => tx.replace(lines, after.anchor, after.frontier));
+      assert.deepEqual(copy.anchorRecord(agent), after);
+      const copied = await verifySigned(copy, agent, [vkey], { note: await loadCheckpoint(shared, agent) });
+      assert.equal(copied.size, 12);
+      assert.throws(() => copy.transaction(agent, (tx) => tx.replace(lines, null, after.frontier)), (err) => err.code === "INVALID_ARGUMENT");
     } finally {
       await shared.close?.();
     }

@@ -21,6 +21,7 @@ from tokenpixel._native import (
     PG_SETUP_LOCK,
     JsonlVerifier,
     TokenPixel,
+    check_frontier,
     pixel_not_found_message,
     validate_agent_id,
 )
@@ -457,7 +458,12 @@ class _PgSession(_Session):
         self._insert(p)
         self._trusted = p
 
-    def replace(self, lines: Iterable[Union[TokenPixel, str]], anchor: Optional[str]) -> None:
+    def replace(
+        self,
+        lines: Iterable[Union[TokenPixel, str]],
+        anchor: Optional[str],
+        frontier: Optional[list[str]] = None,
+    ) -> None:
         self._trusted = None
         pixels = [p if isinstance(p, TokenPixel) else TokenPixel.from_json(p) for p in lines]
         verifier = JsonlVerifier(anchor=anchor)
@@ -472,7 +478,9 @@ class _PgSession(_Session):
             self._exec("DELETE FROM tokenpixel_anchors WHERE agent_id = %s", (self.agent,))
         else:
             first = pixels[0].seq if pixels else 0
-            self._upsert_anchor(anchor, first)
+            if frontier is not None:
+                check_frontier(first, frontier)
+            self._upsert_anchor(anchor, first, frontier)
         for p in pixels:
             self._insert(p)
 

@@ -519,7 +519,12 @@ class _S3Session(_Session):
             if record is None or block >= record[1]:
                 self.store._compact_block(self.agent, block, record)
 
-    def replace(self, lines: Iterable[Union[TokenPixel, str]], anchor: Optional[str]) -> None:
+    def replace(
+        self,
+        lines: Iterable[Union[TokenPixel, str]],
+        anchor: Optional[str],
+        frontier: Optional[list[str]] = None,
+    ) -> None:
         if self.head_line() is not None:
             raise error(
                 "INVALID_ARGUMENT",
@@ -536,7 +541,8 @@ class _S3Session(_Session):
             raise error(result.error.code, f"the new chain does not verify: {result.error.message}")
         if anchor is not None:
             first = pixels[0].seq if pixels else 0
-            record = anchor_record(anchor, first, int(time.time() * 1000)) + "\n"
+            now = int(time.time() * 1000)
+            record = anchor_record(anchor, first, now, frontier) + "\n"
             self.store._put(self.store._key(self.agent, "anchor"), record.encode())
         self.extend(pixels)
 

@@ -532,9 +532,18 @@ class Transaction:
         the chain, those before it are stored and its error is raised."""
         self._session.extend(pixels)
 
-    def replace(self, lines: Iterable[Union[TokenPixel, str]], anchor: Optional[str]) -> None:
-        """Replaces the chain by `lines`, which must verify against `anchor`."""
-        self._session.replace(lines, anchor)
+    def replace(
+        self,
+        lines: Iterable[Union[TokenPixel, str]],
+        anchor: Optional[str],
+        frontier: Optional[list[str]] = None,
+    ) -> None:
+        """Replaces the chain by `lines`, which must verify against `anchor`. `frontier` is the
+        pruned prefix's Merkle frontier to keep with the anchor (SPEC 12.7: `sync` passes the
+        source's), one base64 node per bit of the first seq; None keeps none."""
+        if frontier is not None and anchor is None:
+            raise error("INVALID_ARGUMENT", "a frontier goes with an anchor (a pruned chain)")
+        self._session.replace(lines, anchor, frontier)
 
 
 class _Session:
@@ -579,7 +588,12 @@ class _Session:
     def append(self, pixel: Union[TokenPixel, str]) -> None:
         raise NotImplementedError
 
-    def replace(self, lines: Iterable[Union[TokenPixel, str]], anchor: Optional[str]) -> None:
+    def replace(
+        self,
+        lines: Iterable[Union[TokenPixel, str]],
+        anchor: Optional[str],
+        frontier: Optional[list[str]] = None,
+    ) -> None:
         raise NotImplementedError
 
     def delete(self) -> bool:
@@ -809,7 +823,12 @@ class _JsonlSession(_Session):
         self._head, self._head_read, self._trusted = head.to_json(), True, head
         self.entry.cache = (ident, head)
 
-    def replace(self, lines: Iterable[Union[TokenPixel, str]], anchor: Optional[str]) -> None:
+    def replace(
+        self,
+        lines: Iterable[Union[TokenPixel, str]],
+        anchor: Optional[str],
+        frontier: Optional[list[str]] = None,
+    ) -> None:
         texts = (p.to_json() if isinstance(p, TokenPixel) else p for p in lines)
         first: list[str] = []
 
@@ -825,7 +844,7 @@ class _JsonlSession(_Session):
             head = self.head_line()
             return TokenPixel.from_json(head).seq + 1 if head else 0
 
-        self._rewrite(chunks(), anchor, first_seq)
+        self._rewrite(chunks(), anchor, first_seq, frontier)
 
     def delete(self) -> bool:
         self._head_read, self._trusted, self.entry.cache = False, None, None
@@ -1322,7 +1341,12 @@ class _SqliteSession(_Session):
         )
         self._trusted = p
 
-    def replace(self, lines: Iterable[Union[TokenPixel, str]], anchor: Optional[str]) -> None:
+    def replace(
+        self,
+        lines: Iterable[Union[TokenPixel, str]],
+        anchor: Optional[str],
+        frontier: Optional[list[str]] = None,
+    ) -> None:
         self._trusted = None
         pixels = [p if isinstance(p, TokenPixel) else TokenPixel.from_json(p) for p in lines]
         report = JsonlVerifier(anchor=anchor)
@@ -1343,9 +1367,12 @@ class _SqliteSession(_Session):
             self.store._exec("DELETE FROM anchors WHERE agent_id = ?", (self.agent,))
         else:
             first = pixels[0].seq if pixels else 0
+            if frontier is not None:
+                check_frontier(first, frontier)
             self.store._exec(
-                "INSERT OR REPLACE INTO anchors (agent_id, anchor, first_seq) VALUES (?, ?, ?)",
-                (self.agent, anchor, first),
+                "INSERT OR REPLACE INTO anchors (agent_id, anchor, first_seq, frontier)"
+                " VALUES (?, ?, ?, ?)",
+                (self.agent, anchor, first, None if frontier is None else json.dumps(frontier)),
             )
 
     def delete(self) -> bool:

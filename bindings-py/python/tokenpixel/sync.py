@@ -10,7 +10,7 @@ from typing import Callable, Optional
 
 from tokenpixel._native import TokenPixel, TokenPixelError
 from tokenpixel.errors import NotFoundError
-from tokenpixel.store import Store
+from tokenpixel.store import AnchorRecord, Store
 
 BATCH = 500
 
@@ -79,20 +79,20 @@ def sync_chain(
         start = dst_head.seq + 1
     total = src_head.seq + 1 - (start or 0)
     copied = 0
-    anchor = src.anchor(agent) if start is None else None
+    # An empty DST takes a pruned chain with its anchor record, frontier included (SPEC 12.7),
+    # so signed heads still verify there.
+    record = src.anchor_record(agent) if start is None else None
     batch: list[TokenPixel] = []
     try:
         for pixel in _pixels_from(src, agent, start):
             batch.append(pixel)
             if len(batch) == BATCH:
-                copied += _write(
-                    dst, agent, batch, anchor if copied == 0 and start is None else None
-                )
+                copied += _write(dst, agent, batch, record if copied == 0 else None)
                 batch = []
                 if progress is not None:
                     progress(copied, total)
         if batch:
-            copied += _write(dst, agent, batch, anchor if copied == 0 and start is None else None)
+            copied += _write(dst, agent, batch, record if copied == 0 else None)
     except TokenPixelError as exc:
         if exc.code == "CHAIN_CONFLICT":
             return SyncOutcome(agent, "diverged", copied, f"DST changed during the copy: {exc}")
@@ -116,10 +116,10 @@ def _pixels_from(src: Store, agent: str, start: Optional[int]) -> Iterator[Token
             yield pixel
 
 
-def _write(dst: Store, agent: str, batch: list[TokenPixel], anchor: Optional[str]) -> int:
+def _write(dst: Store, agent: str, batch: list[TokenPixel], record: Optional[AnchorRecord]) -> int:
     with dst.transaction(agent) as tx:
-        if anchor is not None:  # an empty DST takes a pruned chain with its anchor
-            tx.replace(batch, anchor)
+        if record is not None:  # an empty DST takes a pruned chain with its anchor record
+            tx.replace(batch, record[0], record[2])
         else:
             tx.extend(batch)
     return len(batch)
