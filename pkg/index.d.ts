@@ -252,8 +252,10 @@ export function treeRoot(pixelHashes: string[], prefix?: TreePrefix): string;
 export function extendFrontier(size: number, nodes: string[], pixelHashes: string[]): string[];
 /** Throws the NOT_FOUND error of `get(agent, key)` (SPEC 12.6): one message in every store. */
 export function pixelNotFound(agentId: string, key: string | number): never;
-/** Throws STORE_CORRUPT unless `nodes` are a frontier of `firstSeq` pruned pixels. */
-export function checkFrontier(firstSeq: number, nodes: string[]): void;
+/** A frontier as a store column keeps it (12.10): the checked JSON array of its base64 nodes. */
+export function frontierText(firstSeq: number, nodes: string[]): string;
+/** A frontier column read back; throws STORE_CORRUPT unless it is one for `firstSeq` pixels. */
+export function parseFrontierText(firstSeq: number, text: string): string[];
 /** `pixelHashes` are the pixels after `prefix` when it is given (a pruned chain's kept ones). */
 export function inclusionProof(pixelHashes: string[], index: number, size: number, prefix?: TreePrefix): string[];
 export function consistencyProof(pixelHashes: string[], oldSize: number, newSize: number, prefix?: TreePrefix): string[];
@@ -321,7 +323,8 @@ declare const api: {
   NoteSigner: typeof NoteSigner;
   treeRoot: typeof treeRoot;
   extendFrontier: typeof extendFrontier;
-  checkFrontier: typeof checkFrontier;
+  frontierText: typeof frontierText;
+  parseFrontierText: typeof parseFrontierText;
   pixelNotFound: typeof pixelNotFound;
   inclusionProof: typeof inclusionProof;
   consistencyProof: typeof consistencyProof;

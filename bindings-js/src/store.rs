@@ -124,13 +124,21 @@ pub fn pixel_not_found(agent: &str, key: JsValue) -> Result<(), JsValue> {
     Err(js_err(store::pixel_not_found(agent, &text, given_as_text)))
 }
 
-/// Throws STORE_CORRUPT unless `nodes` are a frontier for `firstSeq` pruned pixels.
-#[wasm_bindgen(js_name = checkFrontier)]
-pub fn check_frontier(first_seq: f64, nodes: Vec<String>) -> Result<(), JsValue> {
+/// The frontier column text (PostgreSQL): the checked JSON array of base64 nodes.
+#[wasm_bindgen(js_name = frontierText)]
+pub fn frontier_text(first_seq: f64, nodes: Vec<String>) -> Result<String, JsValue> {
     let refs: Vec<&str> = nodes.iter().map(String::as_str).collect();
-    store::parse_frontier(first_seq as u64, &refs)
-        .map(|_| ())
-        .map_err(js_err)
+    store::frontier_text(first_seq as u64, &refs).map_err(js_err)
+}
+
+/// A frontier column read back: its base64 nodes; throws STORE_CORRUPT otherwise.
+#[wasm_bindgen(js_name = parseFrontierText)]
+pub fn parse_frontier_text(first_seq: f64, text: &str) -> Result<Vec<String>, JsValue> {
+    let nodes = store::parse_frontier_text(first_seq as u64, text).map_err(js_err)?;
+    Ok(nodes
+        .iter()
+        .map(|h| tokenpixel_core::tlog::b64(h))
+        .collect())
 }
 
 /// `{anchor, firstSeq, frontier}` from an anchor file's bytes (`frontier`: base64 nodes, or

@@ -110,6 +110,18 @@ fn prefix_of(size: Option<f64>, nodes: Option<Vec<String>>) -> Result<Frontier, 
     Frontier::from_parts(size, hashes).map_err(js_err)
 }
 
+/// The tree of these pixels after the pruned prefix, when given.
+fn tree_of(
+    pixel_hashes: &[String],
+    prefix_size: Option<f64>,
+    prefix_nodes: Option<Vec<String>>,
+) -> Result<Tree, JsValue> {
+    Ok(Tree::pruned(
+        prefix_of(prefix_size, prefix_nodes)?,
+        leaves(pixel_hashes)?,
+    ))
+}
+
 #[wasm_bindgen(js_name = treeRoot)]
 pub fn tree_root(
     pixel_hashes: Vec<String>,
@@ -145,10 +157,7 @@ pub fn inclusion_proof(
     prefix_size: Option<f64>,
     prefix_nodes: Option<Vec<String>>,
 ) -> Result<Vec<String>, JsValue> {
-    let tree = Tree::pruned(
-        prefix_of(prefix_size, prefix_nodes)?,
-        leaves(&pixel_hashes)?,
-    );
+    let tree = tree_of(&pixel_hashes, prefix_size, prefix_nodes)?;
     let proof = tree
         .inclusion_proof(count(index, "index")?, count(size, "size")?)
         .map_err(js_err)?;
@@ -163,10 +172,7 @@ pub fn consistency_proof(
     prefix_size: Option<f64>,
     prefix_nodes: Option<Vec<String>>,
 ) -> Result<Vec<String>, JsValue> {
-    let tree = Tree::pruned(
-        prefix_of(prefix_size, prefix_nodes)?,
-        leaves(&pixel_hashes)?,
-    );
+    let tree = tree_of(&pixel_hashes, prefix_size, prefix_nodes)?;
     let proof = tree
         .consistency_proof(count(old, "old")?, count(new, "new")?)
         .map_err(js_err)?;

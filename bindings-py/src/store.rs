@@ -202,13 +202,21 @@ fn pixel_not_found_message(
     Ok(store::pixel_not_found(agent, &text, given_as_text).to_string())
 }
 
-/// Checks a frontier read from a store column: base64 nodes, one per bit set in `first_seq`.
+/// The frontier column text (SQLite, PostgreSQL): the checked JSON array of base64 nodes.
 #[pyfunction]
-fn check_frontier(py: Python<'_>, first_seq: u64, nodes: Vec<String>) -> PyResult<()> {
+fn frontier_text(py: Python<'_>, first_seq: u64, nodes: Vec<String>) -> PyResult<String> {
     let refs: Vec<&str> = nodes.iter().map(String::as_str).collect();
-    store::parse_frontier(first_seq, &refs)
-        .map(|_| ())
-        .map_err(py_err(py))
+    store::frontier_text(first_seq, &refs).map_err(py_err(py))
+}
+
+/// A frontier column read back: its base64 nodes; StoreError STORE_CORRUPT otherwise.
+#[pyfunction]
+fn parse_frontier_text(py: Python<'_>, first_seq: u64, text: &str) -> PyResult<Vec<String>> {
+    let nodes = store::parse_frontier_text(first_seq, text).map_err(py_err(py))?;
+    Ok(nodes
+        .iter()
+        .map(|h| tokenpixel_core::tlog::b64(h))
+        .collect())
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -222,7 +230,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(classify_tail, m)?)?;
     m.add_function(wrap_pyfunction!(anchor_record, m)?)?;
     m.add_function(wrap_pyfunction!(parse_anchor_record, m)?)?;
-    m.add_function(wrap_pyfunction!(check_frontier, m)?)?;
+    m.add_function(wrap_pyfunction!(frontier_text, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_frontier_text, m)?)?;
     m.add_function(wrap_pyfunction!(pixel_not_found_message, m)?)?;
     Ok(())
 }

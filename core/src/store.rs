@@ -324,6 +324,32 @@ pub fn parse_frontier(first_seq: u64, nodes: &[&str]) -> Result<Vec<Hash>> {
         .collect()
 }
 
+/// The frontier as a store column keeps it (SQLite, PostgreSQL: section 12.8, 12.10): the JSON
+/// array of its base64 nodes, checked against `first_seq` (one node per bit), no spaces.
+pub fn frontier_text(first_seq: u64, nodes: &[&str]) -> Result<String> {
+    let hashes = parse_frontier(first_seq, nodes)?;
+    let items: Vec<String> = hashes.iter().map(|h| format!("\"{}\"", b64(h))).collect();
+    Ok(format!("[{}]", items.join(",")))
+}
+
+/// A frontier column read back: its base64 nodes, checked (`STORE_CORRUPT` otherwise).
+pub fn parse_frontier_text(first_seq: u64, text: &str) -> Result<Vec<Hash>> {
+    let corrupt = |why: &str| {
+        Error::store(
+            StoreErrorKind::StoreCorrupt,
+            format!("the anchor's frontier column is not valid: {why}"),
+        )
+    };
+    let Ok(Value::Array(items)) = json::parse(text) else {
+        return Err(corrupt("not a JSON array"));
+    };
+    let texts: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+    parse_frontier(
+        first_seq,
+        &texts.ok_or_else(|| corrupt("not an array of strings"))?,
+    )
+}
+
 /// Reads an anchor record with its frontier, when it has one.
 pub fn parse_anchor(data: &[u8]) -> Result<AnchorRecord> {
     let corrupt = |why: String| {
@@ -555,6 +581,27 @@ mod tests {
         for bad in [wrong_count, not_b64, not_array] {
             assert_eq!(
                 parse_anchor(bad.as_bytes()).unwrap_err().code(),
+                "STORE_CORRUPT",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn frontier_columns() {
+        let mut f = crate::tlog::Frontier::new();
+        for i in 0u8..3 {
+            f.push(crate::tlog::leaf_hash(&[i]));
+        }
+        let nodes: Vec<String> = f.nodes().iter().map(|h| b64(h)).collect();
+        let refs: Vec<&str> = nodes.iter().map(String::as_str).collect();
+        let text = frontier_text(3, &refs).unwrap();
+        assert_eq!(text, format!("[\"{}\",\"{}\"]", nodes[0], nodes[1]));
+        assert_eq!(parse_frontier_text(3, &text).unwrap(), f.nodes());
+        assert_eq!(frontier_text(4, &refs).unwrap_err().code(), "STORE_CORRUPT");
+        for bad in ["", "{}", "[1]", "[\"x\"]", &text[1..]] {
+            assert_eq!(
+                parse_frontier_text(3, bad).unwrap_err().code(),
                 "STORE_CORRUPT",
                 "{bad}"
             );

@@ -72,6 +72,7 @@ for (const f of [
   "cli.mjs",
   "view.mjs",
   "signing.mjs",
+  "transaction.mjs",
 ]) {
   fs.copyFileSync(path.join(pkg, "src", f), path.join(dist, f));
 }
@@ -92,15 +93,9 @@ function toCjs(src, renames) {
   return out;
 }
 fs.writeFileSync(path.join(dist, "api.cjs"), toCjs(fs.readFileSync(path.join(pkg, "src/api.js"), "utf8"), {}));
-fs.writeFileSync(
-  path.join(dist, "store.cjs"),
-  toCjs(fs.readFileSync(path.join(pkg, "src/store.mjs"), "utf8"), { "./node.mjs": "./node.cjs" }),
-);
-for (const name of ["pg_store", "s3_store"]) {
-  fs.writeFileSync(
-    path.join(dist, `${name}.cjs`),
-    toCjs(fs.readFileSync(path.join(pkg, `src/${name}.mjs`), "utf8"), { "./node.mjs": "./node.cjs" }),
-  );
+const cjsRenames = { "./node.mjs": "./node.cjs", "./transaction.mjs": "./transaction.cjs" };
+for (const name of ["transaction", "store", "pg_store", "s3_store"]) {
+  fs.writeFileSync(path.join(dist, `${name}.cjs`), toCjs(fs.readFileSync(path.join(pkg, `src/${name}.mjs`), "utf8"), cjsRenames));
 }
 fs.writeFileSync(
   path.join(dist, "open_store.cjs"),

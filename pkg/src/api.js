@@ -418,7 +418,8 @@ export function makeApi(wasm) {
     extendFrontier: (size, nodes, hashes) => call(() => wasm.extendFrontier(int(size, "size"), strings(nodes, "nodes"), strings(hashes, "hashes"))),
     /** Throws the NOT_FOUND error of `get(agent, key)` (SPEC 12.6), one message everywhere. */
     pixelNotFound: (agent, key) => call(() => wasm.pixelNotFound(String(agent), typeof key === "string" ? key : Number(key))),
-    checkFrontier: (firstSeq, nodes) => call(() => wasm.checkFrontier(int(firstSeq, "firstSeq"), strings(nodes, "nodes"))),
+    frontierText: (firstSeq, nodes) => call(() => wasm.frontierText(int(firstSeq, "firstSeq"), strings(nodes, "nodes"))),
+    parseFrontierText: (firstSeq, text) => call(() => wasm.parseFrontierText(int(firstSeq, "firstSeq"), str(text, "text"))),
     inclusionProof: (hashes, index, size, prefix) =>
       call(() => wasm.inclusionProof(strings(hashes, "hashes"), int(index, "index"), int(size, "size"), ...prefixArgs(prefix))),
     consistencyProof: (hashes, oldSize, newSize, prefix) =>

@@ -15,7 +15,8 @@ import {
   PG_SETUP_LOCK,
   TokenPixelError,
   checkAppend,
-  checkFrontier,
+  frontierText,
+  parseFrontierText,
   prunedFrontier,
   makeError,
   parseKey,
@@ -23,6 +24,7 @@ import {
   validateAgentId,
   pixelNotFound,
 } from "./node.mjs";
+import { AsyncTransaction } from "./transaction.mjs";
 
 const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -45,20 +47,11 @@ const UPSERT_ANCHOR =
   "INSERT INTO tokenpixel_anchors (agent_id, anchor, first_seq, frontier) VALUES ($1, $2, $3, $4)" +
   " ON CONFLICT (agent_id) DO UPDATE SET anchor = EXCLUDED.anchor, first_seq = EXCLUDED.first_seq, frontier = EXCLUDED.frontier";
 
-/** A frontier column read back and checked (STORE_CORRUPT otherwise). */
-function frontierColumn(firstSeq, text) {
-  if (text === null || text === undefined) return null;
-  let nodes;
-  try {
-    nodes = JSON.parse(text);
-  } catch {
-    throw makeError("STORE_CORRUPT", "the anchor's frontier column is not JSON");
-  }
-  if (!Array.isArray(nodes) || !nodes.every((n) => typeof n === "string")) {
-    throw makeError("STORE_CORRUPT", "the anchor's frontier column is not a list of strings");
-  }
-  checkFrontier(firstSeq, nodes);
-  return nodes;
+/** An anchor row as a record, its frontier column checked by the core (12.10). */
+function recordOf(row) {
+  if (row === undefined) return undefined;
+  const firstSeq = Number(row.first_seq);
+  return { anchor: row.anchor, firstSeq, frontier: row.frontier === null ? null : parseFrontierText(firstSeq, row.frontier) };
 }
 
 const requireOptional = createRequire(import.meta.url);
@@ -180,10 +173,7 @@ class PgSession {
   }
 
   async anchorRecord() {
-    const row = (await this.query(ANCHOR, [this.agent])).rows[0];
-    if (row === undefined) return undefined;
-    const firstSeq = Number(row.first_seq);
-    return { anchor: row.anchor, firstSeq, frontier: frontierColumn(firstSeq, row.frontier) };
+    return recordOf((await this.query(ANCHOR, [this.agent])).rows[0]);
   }
 
   /** 12.4: checkAppend against the head (or the anchor), then one INSERT. */
@@ -237,8 +227,7 @@ class PgSession {
     if (anchor === undefined || anchor === null) {
       await this.query("DELETE FROM tokenpixel_anchors WHERE agent_id = $1", [this.agent]);
     } else {
-      if (frontier !== null) checkFrontier(firstSeq, frontier);
-      await this.query(UPSERT_ANCHOR, [this.agent, anchor, firstSeq, frontier === null ? null : JSON.stringify(frontier)]);
+      await this.query(UPSERT_ANCHOR, [this.agent, anchor, firstSeq, frontier === null ? null : frontierText(firstSeq, frontier)]);
     }
     for (let i = 0; i < pixels.length; i++) await this.insert(pixels[i], texts[i]);
     this.#head = texts.length ? texts[texts.length - 1] : undefined;
@@ -255,60 +244,8 @@ class PgSession {
     const removed = await this.query("SELECT hash FROM tokenpixel_pixels WHERE agent_id = $1 AND seq < $2 ORDER BY seq", [this.agent, first.seq]);
     const frontier = prunedFrontier(await this.anchorRecord(), removed.rows.map((r) => r.hash));
     await this.query("DELETE FROM tokenpixel_pixels WHERE agent_id = $1 AND seq < $2", [this.agent, first.seq]);
-    await this.query(UPSERT_ANCHOR, [this.agent, first.prevHash, first.seq, frontier === null ? null : JSON.stringify(frontier)]);
+    await this.query(UPSERT_ANCHOR, [this.agent, first.prevHash, first.seq, frontier === null ? null : frontierText(first.seq, frontier)]);
     return count - keep;
-  }
-}
-
-/** The public face of a PostgreSQL transaction: every call returns a promise (12.1). */
-class PgTransaction {
-  #session;
-
-  constructor(session) {
-    this.#session = session;
-  }
-
-  get agentId() {
-    return this.#session.agent;
-  }
-
-  /** The last stored pixel (a plain object), or undefined for an empty chain. */
-  head() {
-    return this.#session.serial(async () => {
-      const line = await this.#session.headLine();
-      return line === undefined ? undefined : JSON.parse(line);
-    });
-  }
-
-  /** The trusted hash the first stored pixel links to (after pruning), or undefined. */
-  anchor() {
-    return this.#session.serial(async () => (await this.#session.anchorRecord())?.anchor);
-  }
-
-  /** Stores one pixel (object or canonical line) that extends `head()`: else CHAIN_CONFLICT. */
-  append(pixel) {
-    return this.#session.serial(() => this.#session.append(pixel));
-  }
-
-  /** Appends pixels in order; at the first that does not extend the chain, its error is thrown. */
-  extend(pixels) {
-    return this.#session.serial(() => this.#session.extend(pixels));
-  }
-
-  /** Replaces the chain by `lines`, which must verify against `anchor` (none: from genesis). */
-  replace(lines, anchor, frontier) {
-    if (anchor !== undefined && anchor !== null && typeof anchor !== "string") {
-      return Promise.reject(argumentError("anchor must be a string"));
-    }
-    if (frontier !== undefined && frontier !== null && (anchor === undefined || anchor === null)) {
-      return Promise.reject(argumentError("a frontier goes with an anchor (a pruned chain)"));
-    }
-    return this.#session.serial(() => this.#session.replace(lines, anchor, frontier ?? null));
-  }
-
-  /** The session, for the store's own whole-chain operations. */
-  static sessionOf(tx) {
-    return tx.#session;
   }
 }
 
@@ -628,7 +565,7 @@ export class PostgresStore {
     if (open !== undefined && open.session.active) return fn(open.tx);
     const client = await this._connect();
     const session = new PgSession(this, client, agentId);
-    const tx = new PgTransaction(session);
+    const tx = new AsyncTransaction(session);
     let broken = false;
     try {
       const ms = Math.max(1, Math.ceil(this.lockTimeoutMs));
@@ -674,13 +611,9 @@ export class PostgresStore {
   /** What pruning kept (12.2): `{anchor, firstSeq, frontier}`, or undefined when never pruned. */
   async anchorRecord(agentId) {
     const agent = await this.#agent(agentId);
-    const row = (await this.#query(ANCHOR, [agent])).rows[0];
-    if (row === undefined) {
-      await this.#require(agent);
-      return undefined;
-    }
-    const firstSeq = Number(row.first_seq);
-    return { anchor: row.anchor, firstSeq, frontier: frontierColumn(firstSeq, row.frontier) };
+    const record = recordOf((await this.#query(ANCHOR, [agent])).rows[0]);
+    if (record === undefined) await this.#require(agent);
+    return record;
   }
 
   /** The newest pixel (the row with the highest seq); undefined for a chain pruned to nothing. */
@@ -775,7 +708,7 @@ export class PostgresStore {
     const agent = await this.#agent(agentId);
     await this.#require(agent);
     return this.transaction(agent, (tx) => {
-      const session = PgTransaction.sessionOf(tx);
+      const session = AsyncTransaction.sessionOf(tx);
       return session.serial(() => session.prune(keep));
     });
   }

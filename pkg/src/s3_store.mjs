@@ -19,6 +19,7 @@ import {
   validateAgentId,
   pixelNotFound,
 } from "./node.mjs";
+import { AsyncTransaction } from "./transaction.mjs";
 
 const SEGMENT = 1000;
 const DIGITS = 16;
@@ -267,57 +268,6 @@ class S3Session {
     }
     await store._deleteKeys(doomed);
     return newFirst - first;
-  }
-}
-
-/** The public face of an S3 transaction: every call returns a promise (12.1). */
-class S3Transaction {
-  #session;
-
-  constructor(session) {
-    this.#session = session;
-  }
-
-  get agentId() {
-    return this.#session.agent;
-  }
-
-  /** The last stored pixel (a plain object), or undefined for an empty chain. */
-  head() {
-    return this.#session.serial(async () => {
-      const line = await this.#session.headLine();
-      return line === undefined ? undefined : JSON.parse(line);
-    });
-  }
-
-  /** The trusted hash the first stored pixel links to (after pruning), or undefined. */
-  anchor() {
-    return this.#session.serial(async () => (await this.#session.anchorRecord())?.anchor);
-  }
-
-  /** One conditional create of the next seq: CHAIN_CONFLICT when another writer took it. */
-  append(pixel) {
-    return this.#session.serial(() => this.#session.append(pixel));
-  }
-
-  /** Appends pixels in order; those before one that fails are stored, its error is thrown. */
-  extend(pixels) {
-    return this.#session.serial(() => this.#session.extend(pixels));
-  }
-
-  /** Stores `lines` (verified against `anchor`) into an empty chain. */
-  replace(lines, anchor, frontier) {
-    if (anchor !== undefined && anchor !== null && typeof anchor !== "string") {
-      return Promise.reject(argumentError("anchor must be a string"));
-    }
-    if (frontier !== undefined && frontier !== null && (anchor === undefined || anchor === null)) {
-      return Promise.reject(argumentError("a frontier goes with an anchor (a pruned chain)"));
-    }
-    return this.#session.serial(() => this.#session.replace(lines, anchor, frontier ?? null));
-  }
-
-  static sessionOf(tx) {
-    return tx.#session;
   }
 }
 
@@ -700,7 +650,7 @@ export class S3Store {
     if (typeof fn !== "function") throw argumentError("transaction takes a function (tx) => ...");
     const session = new S3Session(this, agentId);
     try {
-      const result = await fn(new S3Transaction(session));
+      const result = await fn(new AsyncTransaction(session));
       await session.serial(() => {}); // operations fn started and did not await
       return result;
     } finally {
@@ -850,7 +800,7 @@ export class S3Store {
     const agent = await this.#agent(agentId);
     await this.#require(agent);
     return this.transaction(agent, (tx) => {
-      const session = S3Transaction.sessionOf(tx);
+      const session = AsyncTransaction.sessionOf(tx);
       return session.serial(() => session.prune(keep));
     });
   }

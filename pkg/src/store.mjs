@@ -22,6 +22,7 @@ import {
   validateAgentId,
   pixelNotFound,
 } from "./node.mjs";
+import { replaceArgumentError } from "./transaction.mjs";
 
 const CHUNK = 1 << 20;
 const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
@@ -977,10 +978,8 @@ class Transaction {
     if (lines === null || typeof lines !== "object" || typeof lines[Symbol.iterator] !== "function") {
       throw argumentError("lines must be an iterable of pixels or canonical lines");
     }
-    if (anchor !== undefined && anchor !== null && typeof anchor !== "string") throw argumentError("anchor must be a string");
-    if (frontier !== undefined && frontier !== null && (anchor === undefined || anchor === null)) {
-      throw argumentError("a frontier goes with an anchor (a pruned chain)");
-    }
+    const refused = replaceArgumentError(anchor, frontier);
+    if (refused) throw refused;
     live(this.#entry).replace(lines, anchor, frontier ?? null);
   }
 }

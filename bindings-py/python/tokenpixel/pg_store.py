@@ -10,7 +10,6 @@ advisory lock held by their transaction, so `kill -9` of a writer rolls back and
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -19,9 +18,8 @@ from typing import Any, Optional, Union
 from tokenpixel._native import (
     PG_MIGRATIONS,
     PG_SETUP_LOCK,
-    JsonlVerifier,
     TokenPixel,
-    check_frontier,
+    frontier_text,
     pixel_not_found_message,
     validate_agent_id,
 )
@@ -31,8 +29,10 @@ from tokenpixel.store import (
     PixelKey,
     Store,
     Transaction,
-    _frontier_column,
+    _anchor_of_row,
+    _check_limit,
     _pruned_frontier,
+    _replacement,
     _Session,
 )
 
@@ -58,6 +58,9 @@ def _redact(dsn: str) -> str:
         user, _, host = rest.rpartition("@")
         return f"{scheme}://{user.split(':', 1)[0]}@{host}"
     return dsn
+
+
+ANCHOR = "SELECT anchor, first_seq, frontier FROM tokenpixel_anchors WHERE agent_id = %s"
 
 
 class PostgresStore(Store):
@@ -231,14 +234,11 @@ class PostgresStore(Store):
 
     def anchor_record(self, agent_id: Optional[str] = None) -> Optional[AnchorRecord]:
         agent = self._agent(agent_id)
-        row = self._one(
-            "SELECT anchor, first_seq, frontier FROM tokenpixel_anchors WHERE agent_id = %s",
-            (agent,),
-        )
+        row = self._one(ANCHOR, (agent,))
         if row is None:
             self._require(agent)
             return None
-        return (row[0], int(row[1]), _frontier_column(int(row[1]), row[2]))
+        return _anchor_of_row(row[0], int(row[1]), row[2])
 
     def lines(self, agent_id: Optional[str] = None) -> Iterator[str]:
         agent = self._agent(agent_id)
@@ -270,10 +270,7 @@ class PostgresStore(Store):
         return TokenPixel.from_json(row[0])
 
     def list(self, agent_id: Optional[str] = None, limit: Optional[int] = None) -> list[TokenPixel]:
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
-        ):
-            raise error("INVALID_ARGUMENT", "limit must be an integer >= 0")
+        _check_limit(limit)
         agent = self._agent(agent_id)
         if limit is None:
             return list(self.iter(agent))
@@ -438,11 +435,8 @@ class _PgSession(_Session):
         return row[0] if row else None
 
     def anchor_record(self) -> Optional[AnchorRecord]:
-        row = self._one(
-            "SELECT anchor, first_seq, frontier FROM tokenpixel_anchors WHERE agent_id = %s",
-            (self.agent,),
-        )
-        return (row[0], int(row[1]), _frontier_column(int(row[1]), row[2])) if row else None
+        row = self._one(ANCHOR, (self.agent,))
+        return _anchor_of_row(row[0], int(row[1]), row[2]) if row else None
 
     def _insert(self, p: TokenPixel) -> None:
         self._exec(
@@ -465,34 +459,22 @@ class _PgSession(_Session):
         frontier: Optional[list[str]] = None,
     ) -> None:
         self._trusted = None
-        pixels = [p if isinstance(p, TokenPixel) else TokenPixel.from_json(p) for p in lines]
-        verifier = JsonlVerifier(anchor=anchor)
-        for p in pixels:
-            verifier.feed((p.to_json() + "\n").encode())
-        result = verifier.finish()
-        if not result.ok:
-            assert result.error is not None
-            raise error(result.error.code, f"the new chain does not verify: {result.error.message}")
+        pixels, first, column = _replacement(lines, anchor, frontier)
         self._exec("DELETE FROM tokenpixel_pixels WHERE agent_id = %s", (self.agent,))
         if anchor is None:
             self._exec("DELETE FROM tokenpixel_anchors WHERE agent_id = %s", (self.agent,))
         else:
-            first = pixels[0].seq if pixels else 0
-            if frontier is not None:
-                check_frontier(first, frontier)
-            self._upsert_anchor(anchor, first, frontier)
+            self._upsert_anchor(anchor, first, column)
         for p in pixels:
             self._insert(p)
 
-    def _upsert_anchor(
-        self, anchor: str, first_seq: int, frontier: Optional[list[str]] = None
-    ) -> None:
+    def _upsert_anchor(self, anchor: str, first_seq: int, column: Optional[str]) -> None:
         self._exec(
             "INSERT INTO tokenpixel_anchors (agent_id, anchor, first_seq, frontier)"
             " VALUES (%s, %s, %s, %s)"
             " ON CONFLICT (agent_id) DO UPDATE SET anchor = EXCLUDED.anchor,"
             " first_seq = EXCLUDED.first_seq, frontier = EXCLUDED.frontier",
-            (self.agent, anchor, first_seq, None if frontier is None else json.dumps(frontier)),
+            (self.agent, anchor, first_seq, column),
         )
 
     def delete(self) -> bool:
@@ -527,5 +509,6 @@ class _PgSession(_Session):
             "DELETE FROM tokenpixel_pixels WHERE agent_id = %s AND seq < %s",
             (self.agent, first.seq),
         )
-        self._upsert_anchor(first.prev_hash, first.seq, frontier)
+        column = None if frontier is None else frontier_text(first.seq, frontier)
+        self._upsert_anchor(first.prev_hash, first.seq, column)
         return count - keep

@@ -28,7 +28,16 @@ from tokenpixel._native import (
     validate_agent_id,
 )
 from tokenpixel.errors import error
-from tokenpixel.store import AnchorRecord, PixelKey, Store, Transaction, _pruned_frontier, _Session
+from tokenpixel.store import (
+    AnchorRecord,
+    PixelKey,
+    Store,
+    Transaction,
+    _check_limit,
+    _pruned_frontier,
+    _replacement,
+    _Session,
+)
 
 SEGMENT = 1000
 PREFETCH = 8
@@ -365,10 +374,7 @@ class S3Store(Store):
         return TokenPixel.from_json(line)
 
     def list(self, agent_id: Optional[str] = None, limit: Optional[int] = None) -> list[TokenPixel]:
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
-        ):
-            raise error("INVALID_ARGUMENT", "limit must be an integer >= 0")
+        _check_limit(limit)
         agent = self._agent(agent_id)
         if limit is None:
             return list(self.iter(agent))
@@ -531,16 +537,8 @@ class _S3Session(_Session):
                 "an S3 store replaces only an empty chain (it has no atomic rewrite): "
                 "use prune() to shorten one",
             )
-        pixels = [p if isinstance(p, TokenPixel) else TokenPixel.from_json(p) for p in lines]
-        verifier = JsonlVerifier(anchor=anchor)
-        for p in pixels:
-            verifier.feed((p.to_json() + "\n").encode())
-        result = verifier.finish()
-        if not result.ok:
-            assert result.error is not None
-            raise error(result.error.code, f"the new chain does not verify: {result.error.message}")
+        pixels, first, _ = _replacement(lines, anchor, frontier)
         if anchor is not None:
-            first = pixels[0].seq if pixels else 0
             now = int(time.time() * 1000)
             record = anchor_record(anchor, first, now, frontier) + "\n"
             self.store._put(self.store._key(self.agent, "anchor"), record.encode())

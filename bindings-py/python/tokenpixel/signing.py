@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from tokenpixel._native import (
+    JsonlVerifier,
     NoteSigner,
     TokenPixel,
     checkpoint_text,
@@ -171,17 +172,27 @@ class ChainTree:
 def chain_tree(store: Store, agent: str) -> ChainTree:
     """The chain, verified, as a Merkle tree. A chain pruned before the prefix's frontier was
     kept (older stores) is refused with INVALID_ARGUMENT."""
+    # One read: the bytes go to the verifier as `verify` feeds them (a torn tail fails there),
+    # and each whole line gives its hash.
     with store.transaction(agent) as tx:
         record = tx._session.anchor_record()
-        report = store.verify(agent)
-        if not report.ok:
-            assert report.error is not None
-            raise make_error(
-                report.error.code,
-                f"the chain of {agent} does not verify at pixel {report.error.index}: "
-                f"{report.error.message}",
-            )
-        hashes = [TokenPixel.from_json(line).hash for line in store.lines(agent)]
+        verifier = JsonlVerifier(anchor=record[0] if record else None)
+        hashes: list[str] = []
+        rest = b""
+        for chunk in store.read_bytes_chunks(agent):
+            verifier.feed(chunk)
+            if verifier.failed:
+                break
+            *lines, rest = (rest + chunk).split(b"\n")
+            hashes.extend(TokenPixel.from_json(line.decode()).hash for line in lines)
+        report = verifier.finish()
+    if not report.ok:
+        assert report.error is not None
+        raise make_error(
+            report.error.code,
+            f"the chain of {agent} does not verify at pixel {report.error.index}: "
+            f"{report.error.message}",
+        )
     if record is None:
         return ChainTree(0, None, hashes)
     if record[2] is None:

@@ -35,10 +35,11 @@ from tokenpixel._native import (
     VerifyReport,
     anchor_record,
     check_append,
-    check_frontier,
     classify_tail,
     extend_frontier,
+    frontier_text,
     parse_anchor_record,
+    parse_frontier_text,
     parse_key,
     pixel_not_found_message,
     validate_agent_id,
@@ -615,18 +616,32 @@ def _pruned_frontier(record: Optional[AnchorRecord], hashes: list[str]) -> Optio
     return extend_frontier(record[1], record[2], hashes)
 
 
-def _frontier_column(first_seq: int, text: Optional[str]) -> Optional[list[str]]:
-    """A frontier column (JSON array of base64 nodes, or NULL) read back and checked."""
-    if text is None:
-        return None
-    try:
-        nodes = json.loads(text)
-    except ValueError:
-        raise error("STORE_CORRUPT", "the anchor's frontier column is not JSON") from None
-    if not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
-        raise error("STORE_CORRUPT", "the anchor's frontier column is not a list of strings")
-    check_frontier(first_seq, nodes)
-    return nodes
+def _anchor_of_row(anchor: str, first_seq: int, column: Optional[str]) -> AnchorRecord:
+    """An anchor row of SQLite or PostgreSQL (anchor, first_seq, frontier column) as a record,
+    the frontier column checked by the core."""
+    return (anchor, first_seq, None if column is None else parse_frontier_text(first_seq, column))
+
+
+def _replacement(
+    lines: Iterable[Union[TokenPixel, str]], anchor: Optional[str], frontier: Optional[list[str]]
+) -> tuple[list[TokenPixel], int, Optional[str]]:
+    """What `replace` stores in a table or an object store: the pixels (verified against
+    `anchor`, else their code is raised), the first seq, and the frontier column (checked)."""
+    pixels = [p if isinstance(p, TokenPixel) else TokenPixel.from_json(p) for p in lines]
+    verifier = JsonlVerifier(anchor=anchor)
+    for p in pixels:
+        verifier.feed((p.to_json() + "\n").encode())
+    result = verifier.finish()
+    if not result.ok:
+        assert result.error is not None
+        raise error(result.error.code, f"the new chain does not verify: {result.error.message}")
+    first = pixels[0].seq if pixels else 0
+    return pixels, first, None if frontier is None else frontier_text(first, frontier)
+
+
+def _check_limit(limit: Optional[int]) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise error("INVALID_ARGUMENT", "limit must be an integer >= 0")
 
 
 def _line_of(pixel: Union[TokenPixel, str]) -> Union[TokenPixel, str]:
@@ -1271,10 +1286,7 @@ class JsonlStore(Store):
 
     def list(self, agent_id: Optional[str] = None, limit: Optional[int] = None) -> list[TokenPixel]:
         """The newest `limit` pixels (all when None), oldest first; read from the end."""
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
-        ):
-            raise error("INVALID_ARGUMENT", "limit must be an integer >= 0")
+        _check_limit(limit)
         agent = self._agent(agent_id)
         if limit is None:
             return list(self.iter(agent))
@@ -1323,13 +1335,14 @@ class _SqliteSession(_Session):
         return self.store._text(row[0]) if row else None
 
     def anchor_record(self) -> Optional[AnchorRecord]:
-        row = self.store._one(
-            "SELECT anchor, first_seq, frontier FROM anchors WHERE agent_id = ?", (self.agent,)
+        return self.store._anchor_of(self.agent)
+
+    def _put_anchor(self, anchor: str, first_seq: int, column: Optional[str]) -> None:
+        self.store._exec(
+            "INSERT OR REPLACE INTO anchors (agent_id, anchor, first_seq, frontier)"
+            " VALUES (?, ?, ?, ?)",
+            (self.agent, anchor, first_seq, column),
         )
-        if not row:
-            return None
-        column = None if row[2] is None else self.store._text(row[2])
-        return (self.store._text(row[0]), row[1], _frontier_column(row[1], column))
 
     def append(self, pixel: Union[TokenPixel, str]) -> None:
         p = self.check_next(pixel, self._trusted)
@@ -1348,14 +1361,7 @@ class _SqliteSession(_Session):
         frontier: Optional[list[str]] = None,
     ) -> None:
         self._trusted = None
-        pixels = [p if isinstance(p, TokenPixel) else TokenPixel.from_json(p) for p in lines]
-        report = JsonlVerifier(anchor=anchor)
-        for p in pixels:
-            report.feed((p.to_json() + "\n").encode())
-        result = report.finish()
-        if not result.ok:
-            assert result.error is not None
-            raise error(result.error.code, f"the new chain does not verify: {result.error.message}")
+        pixels, first, column = _replacement(lines, anchor, frontier)
         self.store._exec("DELETE FROM pixels WHERE agent_id = ?", (self.agent,))
         for p in pixels:
             self.store._exec(
@@ -1366,14 +1372,7 @@ class _SqliteSession(_Session):
         if anchor is None:
             self.store._exec("DELETE FROM anchors WHERE agent_id = ?", (self.agent,))
         else:
-            first = pixels[0].seq if pixels else 0
-            if frontier is not None:
-                check_frontier(first, frontier)
-            self.store._exec(
-                "INSERT OR REPLACE INTO anchors (agent_id, anchor, first_seq, frontier)"
-                " VALUES (?, ?, ?, ?)",
-                (self.agent, anchor, first, None if frontier is None else json.dumps(frontier)),
-            )
+            self._put_anchor(anchor, first, column)
 
     def delete(self) -> bool:
         self._trusted = None
@@ -1402,16 +1401,8 @@ class _SqliteSession(_Session):
         self.store._exec(
             "DELETE FROM pixels WHERE agent_id = ? AND seq < ?", (self.agent, first.seq)
         )
-        self.store._exec(
-            "INSERT OR REPLACE INTO anchors (agent_id, anchor, first_seq, frontier)"
-            " VALUES (?, ?, ?, ?)",
-            (
-                self.agent,
-                first.prev_hash,
-                first.seq,
-                None if frontier is None else json.dumps(frontier),
-            ),
-        )
+        column = None if frontier is None else frontier_text(first.seq, frontier)
+        self._put_anchor(first.prev_hash, first.seq, column)
         return count - keep
 
 
@@ -1562,14 +1553,19 @@ class SqliteStore(Store):
 
     def anchor_record(self, agent_id: Optional[str] = None) -> Optional[AnchorRecord]:
         agent = self._agent(agent_id)
+        record = self._anchor_of(agent)
+        if record is None:
+            self._require(agent)
+        return record
+
+    def _anchor_of(self, agent: str) -> Optional[AnchorRecord]:
         row = self._one(
             "SELECT anchor, first_seq, frontier FROM anchors WHERE agent_id = ?", (agent,)
         )
         if row is None:
-            self._require(agent)
             return None
         column = None if row[2] is None else self._text(row[2])
-        return (self._text(row[0]), row[1], _frontier_column(row[1], column))
+        return _anchor_of_row(self._text(row[0]), row[1], column)
 
     def lines(self, agent_id: Optional[str] = None) -> Iterator[str]:
         agent = self._agent(agent_id)
@@ -1602,10 +1598,7 @@ class SqliteStore(Store):
         return TokenPixel.from_json(self._text(row[0]))
 
     def list(self, agent_id: Optional[str] = None, limit: Optional[int] = None) -> list[TokenPixel]:
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
-        ):
-            raise error("INVALID_ARGUMENT", "limit must be an integer >= 0")
+        _check_limit(limit)
         agent = self._agent(agent_id)
         if limit is None:
             return list(self.iter(agent))
