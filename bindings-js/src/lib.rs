@@ -8,7 +8,7 @@ mod error;
 mod store;
 mod tlog;
 
-use js_sys::{Array, Reflect, Uint8Array};
+use js_sys::{Array, Function, Reflect, Uint32Array, Uint8Array};
 use serde::Serialize;
 use tokenpixel_core as core;
 use tokenpixel_core::{Digest, Emit, Pixel};
@@ -120,16 +120,41 @@ pub fn verify(pixels: &JsValue, anchor: Option<String>) -> Result<JsValue, JsVal
     report_js(core::verify(&pixels, anchor).with_unreadable(failed))
 }
 
-/// Verifies JSONL bytes (one canonical pixel per line).
+/// Verifies JSONL bytes (one canonical pixel per line). `hasher`, when given, computes the
+/// SHA-256 digests in batches (see [`host_hasher`]).
 #[wasm_bindgen(js_name = verifyJsonlBytes)]
-pub fn verify_jsonl_bytes(data: &[u8], anchor: Option<String>) -> Result<JsValue, JsValue> {
-    report_js(core::verify_jsonl(data, anchor_of(anchor)?))
+pub fn verify_jsonl_bytes(
+    data: &[u8],
+    anchor: Option<String>,
+    hasher: Option<Function>,
+) -> Result<JsValue, JsValue> {
+    let mut v = core::JsonlVerifier::new(anchor_of(anchor)?);
+    feed(&mut v, data, hasher.as_ref());
+    report_js(v.finish())
 }
 
-/// Verifies JSONL text (one canonical pixel per line).
-#[wasm_bindgen(js_name = verifyJsonlText)]
-pub fn verify_jsonl_text(data: &str, anchor: Option<String>) -> Result<JsValue, JsValue> {
-    report_js(core::verify_jsonl(data.as_bytes(), anchor_of(anchor)?))
+/// Feeds `chunk`, hashing with the host's batch hasher when there is one.
+fn feed(v: &mut core::JsonlVerifier, chunk: &[u8], hasher: Option<&Function>) {
+    match hasher {
+        Some(f) => v.feed_hashed_by(chunk, &mut host_hasher(f)),
+        None => v.feed(chunk),
+    }
+}
+
+/// The host's SHA-256 (`node:crypto`: SHA instructions, where wasm has none) as the core's
+/// batch hasher: `f(preimages, ends)` gets views of this module's memory, valid during the
+/// call only, and returns the digests (32 bytes each) as one Uint8Array. Any other answer,
+/// or an exception, makes the core hash the batch itself.
+fn host_hasher(f: &Function) -> impl FnMut(&[u8], &[u32]) -> Vec<u8> + '_ {
+    move |preimages, ends| {
+        // SAFETY: the views are only used by `f`, which does not call into this module, so
+        // its memory cannot grow (and detach them) while they are alive.
+        let (p, e) = unsafe { (Uint8Array::view(preimages), Uint32Array::view(ends)) };
+        match f.call2(&JsValue::NULL, &p, &e) {
+            Ok(out) if out.is_instance_of::<Uint8Array>() => Uint8Array::from(out).to_vec(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// A streaming JSONL verifier: `feed(bytes)` chunks, then `finish()`.
@@ -138,15 +163,17 @@ pub struct JsonlVerifier {
     inner: Option<core::JsonlVerifier>,
     /// The count at `finish()`, kept for `count` afterwards.
     finished: f64,
+    hasher: Option<Function>,
 }
 
 #[wasm_bindgen]
 impl JsonlVerifier {
     #[wasm_bindgen(constructor)]
-    pub fn new(anchor: Option<String>) -> Result<JsonlVerifier, JsValue> {
+    pub fn new(anchor: Option<String>, hasher: Option<Function>) -> Result<JsonlVerifier, JsValue> {
         Ok(JsonlVerifier {
             inner: Some(core::JsonlVerifier::new(anchor_of(anchor)?)),
             finished: 0.0,
+            hasher,
         })
     }
 
@@ -158,7 +185,8 @@ impl JsonlVerifier {
 
     pub fn feed(&mut self, chunk: &Uint8Array) -> Result<(), JsValue> {
         let bytes = chunk.to_vec();
-        self.live()?.feed(&bytes);
+        let hasher = self.hasher.clone();
+        feed(self.live()?, &bytes, hasher.as_ref());
         Ok(())
     }
 
@@ -314,29 +342,41 @@ impl Chain {
 
     /// Emits the next pixel and returns its canonical line. `options` is any JS value; bad
     /// values are reported with their JSON path (`$.state.when`).
-    pub fn emit(&mut self, corridor: &str, options: &JsValue) -> Result<String, JsValue> {
+    pub fn emit(
+        &mut self,
+        corridor: &str,
+        options: &JsValue,
+        hasher: Option<Function>,
+    ) -> Result<String, JsValue> {
         let value = if options.is_undefined() {
             core::Value::Null
         } else {
             to_value_lenient(options).map_err(js_err)?
         };
         let e = emit_of(&self.inner, corridor, value)?;
-        self.emit_step(e)
+        self.emit_step(e, hasher.as_ref())
     }
 
-    /// The fast path: options already as JSON text (the JS layer checked they are plain data).
-    #[wasm_bindgen(js_name = emitText)]
-    pub fn emit_text(&mut self, corridor: &str, options: &str) -> Result<String, JsValue> {
-        let value = core::parse(options).map_err(js_err)?;
+    /// The fast path: options already as UTF-8 JSON text (the JS layer checked they are plain
+    /// data and encoded them natively).
+    #[wasm_bindgen(js_name = emitJson)]
+    pub fn emit_json(
+        &mut self,
+        corridor: &str,
+        options: &[u8],
+        hasher: Option<Function>,
+    ) -> Result<String, JsValue> {
+        let value = core::parse_bytes(options).map_err(js_err)?;
         let e = emit_of(&self.inner, corridor, value)?;
-        self.emit_step(e)
+        self.emit_step(e, hasher.as_ref())
     }
 
-    fn emit_step(&mut self, e: Emit) -> Result<String, JsValue> {
-        self.inner
-            .emit(e)
-            .map(|p| p.to_json().to_owned())
-            .map_err(js_err)
+    fn emit_step(&mut self, e: Emit, hasher: Option<&Function>) -> Result<String, JsValue> {
+        let pixel = match hasher {
+            Some(f) => self.inner.emit_hashed_by(e, &mut host_hasher(f)),
+            None => self.inner.emit(e),
+        };
+        pixel.map(|p| p.to_json().to_owned()).map_err(js_err)
     }
 
     #[wasm_bindgen(getter, js_name = agentId)]

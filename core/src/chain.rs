@@ -2,7 +2,7 @@
 //! ledger. The core has no clock and no random numbers: time and ids are inputs.
 
 use crate::error::{Error, Result};
-use crate::hash::{Digest, GENESIS};
+use crate::hash::{BatchHasher, Digest, Hashing, GENESIS};
 use crate::json::{Map, Value};
 use crate::pixel::{check_line, validate_id, Draft, Header, Pixel};
 use crate::verify::{verify, VerifyReport};
@@ -212,6 +212,16 @@ impl Chain {
 
     /// The ritual: builds, hashes and links the next pixel, and makes it the head.
     pub fn emit(&mut self, e: Emit) -> Result<&Pixel> {
+        self.emit_with(e, &mut Hashing::Local)
+    }
+
+    /// [`Chain::emit`] with both SHA-256 digests computed by the host's `hasher` (one
+    /// preimage per call); a wrong answer's length makes this library hash instead.
+    pub fn emit_hashed_by(&mut self, e: Emit, hasher: &mut BatchHasher<'_>) -> Result<&Pixel> {
+        self.emit_with(e, &mut Hashing::Host(hasher))
+    }
+
+    fn emit_with(&mut self, e: Emit, hashing: &mut Hashing<'_, '_>) -> Result<&Pixel> {
         let prev = self.head.as_ref();
         if let Some(p) = prev {
             if e.timestamp_ms < p.timestamp_ms() {
@@ -246,7 +256,7 @@ impl Chain {
             }),
             prev_hash: self.head_hash(),
         };
-        let pixel = draft.seal()?;
+        let pixel = draft.seal_with(hashing)?;
         Ok(self.head.insert(pixel))
     }
 }

@@ -165,6 +165,7 @@ impl<'a> Raw<'a> {
         let start = *pos + 1;
         let mut i = start;
         loop {
+            i = crate::canonical::skip_plain(b, i);
             match *b.get(i)? {
                 b'"' => break,
                 b'\\' => i += 2,

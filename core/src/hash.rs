@@ -110,6 +110,59 @@ impl fmt::Debug for Digest {
     }
 }
 
+/// Hashes a batch for a host whose SHA-256 is faster than this library's (WebAssembly has no
+/// SHA instructions; `node:crypto` does): given preimages laid end to end and the end offset of
+/// each, returns their SHA-256 digests, 32 bytes each, in order.
+pub type BatchHasher<'h> = dyn FnMut(&[u8], &[u32]) -> Vec<u8> + 'h;
+
+/// Where digests are computed: here, or by the host in batches.
+pub(crate) enum Hashing<'a, 'h> {
+    Local,
+    Host(&'a mut BatchHasher<'h>),
+}
+
+impl Hashing<'_, '_> {
+    /// SHA-256 of `domain` followed by `parts`.
+    pub fn digest(&mut self, domain: &[u8], parts: &[&[u8]]) -> Digest {
+        let Hashing::Host(hasher) = self else {
+            return Digest::of_parts(domain, parts);
+        };
+        let mut preimage =
+            Vec::with_capacity(domain.len() + parts.iter().map(|p| p.len()).sum::<usize>());
+        preimage.extend_from_slice(domain);
+        parts.iter().for_each(|p| preimage.extend_from_slice(p));
+        let end = preimage.len() as u32;
+        host_digests(hasher, &preimage, &[end])[0]
+    }
+}
+
+/// The host's digests for a batch, or this library's when the host answered with the wrong
+/// length (a host is trusted with speed, never with the result's shape).
+pub(crate) fn host_digests(
+    hasher: &mut BatchHasher<'_>,
+    preimages: &[u8],
+    ends: &[u32],
+) -> Vec<Digest> {
+    if ends.is_empty() {
+        return Vec::new();
+    }
+    let out = hasher(preimages, ends);
+    if out.len() == 32 * ends.len() {
+        return out
+            .chunks_exact(32)
+            .map(|c| Digest(c.try_into().unwrap_or([0; 32])))
+            .collect();
+    }
+    let mut start = 0;
+    ends.iter()
+        .map(|&end| {
+            let d = Digest::of_parts(&[], &[&preimages[start..end as usize]]);
+            start = end as usize;
+            d
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -559,12 +559,7 @@ impl Parser<'_> {
         let mut out = String::new();
         loop {
             let start = self.pos;
-            while let Some(&b) = self.s.get(self.pos) {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                self.pos += 1;
-            }
+            self.pos = crate::canonical::skip_plain(self.s, self.pos);
             // The input is valid UTF-8 and we only stop at ASCII bytes, so this slice is too.
             out.push_str(std::str::from_utf8(&self.s[start..self.pos]).unwrap_or_default());
             match self.s.get(self.pos) {

@@ -51,7 +51,7 @@ pub use error::{
     Error, Family, IJsonReason, Position, Result, SignedErrorKind, StoreErrorKind, ALL_CODES,
     CODE_FAMILIES,
 };
-pub use hash::{Digest, GENESIS, GENESIS_HASH, PIXEL_DOMAIN, STATE_DOMAIN};
+pub use hash::{BatchHasher, Digest, GENESIS, GENESIS_HASH, PIXEL_DOMAIN, STATE_DOMAIN};
 /// Conversion helpers for the bindings (value building with JSON paths). Not public API:
 /// it may change in any release.
 #[doc(hidden)]
@@ -66,7 +66,7 @@ pub use pixel::{
 };
 pub use summary::{summarize, Level, Summary, SummaryOptions};
 pub use tokens::estimate_tokens;
-pub use verify::{verify, verify_jsonl, Failure, JsonlVerifier, VerifyReport};
+pub use verify::{verify, verify_jsonl, verify_jsonl_jobs, Failure, JsonlVerifier, VerifyReport};
 
 /// The README's Rust examples run as doc tests.
 #[cfg(doctest)]

@@ -10,7 +10,7 @@ use crate::canonical::{self, scan_canonical_object, Member};
 use crate::context::{describe, validate_context, validate_context_text};
 use crate::corridor::Corridor;
 use crate::error::{Error, Result};
-use crate::hash::{Digest, PIXEL_DOMAIN, STATE_DOMAIN};
+use crate::hash::{Digest, Hashing, PIXEL_DOMAIN, STATE_DOMAIN};
 use crate::json::{self, Map, Value, MAX_DOCUMENT_BYTES};
 
 /// The schema version this library writes and reads.
@@ -90,55 +90,77 @@ impl Checked<'_> {
         self.members[i].value
     }
 
-    /// Recomputes `hash` and `stateHash` and compares them with the stored values.
-    pub fn check_hashes(&self, line: &str) -> Result<()> {
+    /// The bytes `hash` covers after the domain tag: the line without the `hash` member.
+    /// `hash` is never the last member, so it goes together with the comma after it.
+    pub fn pixel_preimage<'l>(&self, line: &'l str) -> [&'l [u8]; 2] {
         let h = &self.members[I_HASH];
-        // `hash` is never the last member, so drop it together with the comma after it.
-        let computed = Digest::of_parts(
-            PIXEL_DOMAIN,
-            &[&line.as_bytes()[..h.start], &line.as_bytes()[h.end + 1..]],
-        );
-        if computed != self.header.hash {
-            return Err(Error::HashMismatch {
-                stored: self.header.hash.to_string(),
-                computed: computed.to_string(),
-            });
-        }
-        let computed = state_digest(
+        [&line.as_bytes()[..h.start], &line.as_bytes()[h.end + 1..]]
+    }
+
+    /// The bytes `stateHash` covers after the domain tag: the canonical state surface object,
+    /// made of the five members' canonical texts.
+    pub fn state_preimage(&self) -> [&[u8]; 11] {
+        state_parts(
             self.raw(I_AUTONOMY),
             self.raw(I_CONTEXT),
             self.raw(I_INTENT),
             self.raw(I_STATE),
             self.raw(I_STATE_VECTOR),
-        );
-        if computed != self.state_hash {
+        )
+    }
+
+    /// Compares computed digests with the stored `hash`, then `stateHash`.
+    pub fn compare(&self, pixel: Digest, state: Digest) -> Result<()> {
+        if pixel != self.header.hash {
+            return Err(Error::HashMismatch {
+                stored: self.header.hash.to_string(),
+                computed: pixel.to_string(),
+            });
+        }
+        if state != self.state_hash {
             return Err(Error::StateHashMismatch {
                 stored: self.state_hash.to_string(),
-                computed: computed.to_string(),
+                computed: state.to_string(),
             });
         }
         Ok(())
     }
+
+    /// Recomputes `hash` and `stateHash` and compares them with the stored values.
+    pub fn check_hashes(&self, line: &str) -> Result<()> {
+        let pixel = Digest::of_parts(PIXEL_DOMAIN, &self.pixel_preimage(line));
+        if pixel != self.header.hash {
+            return self.compare(pixel, self.state_hash);
+        }
+        self.compare(
+            pixel,
+            Digest::of_parts(STATE_DOMAIN, &self.state_preimage()),
+        )
+    }
 }
 
-/// `stateHash`: SHA-256 over the state domain tag and the canonical state surface object.
-fn state_digest(autonomy: &str, context: &str, intent: &str, state: &str, vector: &str) -> Digest {
-    Digest::of_parts(
-        STATE_DOMAIN,
-        &[
-            b"{\"autonomyIndex\":",
-            autonomy.as_bytes(),
-            b",\"context\":",
-            context.as_bytes(),
-            b",\"intentHash\":",
-            intent.as_bytes(),
-            b",\"state\":",
-            state.as_bytes(),
-            b",\"stateVector\":",
-            vector.as_bytes(),
-            b"}",
-        ],
-    )
+/// The canonical state surface object, in pieces: the five members' canonical texts between
+/// their keys.
+fn state_parts<'a>(
+    autonomy: &'a str,
+    context: &'a str,
+    intent: &'a str,
+    state: &'a str,
+    vector: &'a str,
+) -> [&'a [u8]; 11] {
+    [
+        b"{\"autonomyIndex\":",
+        autonomy.as_bytes(),
+        b",\"context\":",
+        context.as_bytes(),
+        b",\"intentHash\":",
+        intent.as_bytes(),
+        b",\"state\":",
+        state.as_bytes(),
+        b",\"stateVector\":",
+        vector.as_bytes(),
+        b"}",
+    ]
 }
 
 fn field_path(key: &str) -> String {
@@ -656,9 +678,9 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
-    pub fn seal(self) -> Result<Pixel> {
+    pub(crate) fn seal_with(self, hashing: &mut Hashing<'_, '_>) -> Result<Pixel> {
         let (corridor, autonomy) = self.check()?;
-        let (line, state_hash, hash) = self.write(autonomy);
+        let (line, state_hash, hash) = self.write(autonomy, hashing);
         debug_assert!(
             check_line(&line).is_ok(),
             "emitted an invalid pixel: {line}"
@@ -695,7 +717,11 @@ impl Draft {
     }
 
     /// The canonical line, written once, with its state hash and hash.
-    fn write(&self, autonomy: json::Number) -> (String, Digest, Digest) {
+    fn write(
+        &self,
+        autonomy: json::Number,
+        hashing: &mut Hashing<'_, '_>,
+    ) -> (String, Digest, Digest) {
         // One buffer, members in canonical key order. The state surface members are written
         // in place and hashed from their slices; `hash` is spliced in last.
         let mut line = String::with_capacity(512);
@@ -742,12 +768,15 @@ impl Draft {
         canonical::write_canonical(&mut line, &self.state);
         let s1 = line.len();
         let raw_vector = canonical::to_canonical(&self.state_vector);
-        let state_hash = state_digest(
-            &line[a0..a1],
-            &line[c0..c1],
-            &line[i0..i1],
-            &line[s0..s1],
-            &raw_vector,
+        let state_hash = hashing.digest(
+            STATE_DOMAIN,
+            &state_parts(
+                &line[a0..a1],
+                &line[c0..c1],
+                &line[i0..i1],
+                &line[s0..s1],
+                &raw_vector,
+            ),
         );
         member(&mut line, "stateHash");
         write_digest(&mut line, &state_hash);
@@ -756,7 +785,7 @@ impl Draft {
         member(&mut line, "timestampMs");
         canonical::write_number(&mut line, self.timestamp_ms as f64);
         line.push('}');
-        let hash = Digest::of_parts(PIXEL_DOMAIN, &[line.as_bytes()]);
+        let hash = hashing.digest(PIXEL_DOMAIN, &[line.as_bytes()]);
         let mut hash_member = String::with_capacity(82);
         hash_member.push_str("\"hash\":");
         write_digest(&mut hash_member, &hash);

@@ -2,8 +2,14 @@
 // It only adapts values: pixels come back as plain objects in their JSON shape, errors as
 // TokenPixelError. Every rule lives in the Rust core (see docs/SPEC.md).
 
-export function makeApi(wasm) {
+// `host.sha256Batch(preimages, ends)`, when given, hashes for the core's verifiers in
+// batches (one call per MiB of preimages): Node passes node:crypto, whose SHA-256 uses the
+// CPU's SHA instructions, which WebAssembly cannot. Browsers hash inside wasm (WebCrypto's
+// digest is asynchronous, and verification is not).
+export function makeApi(wasm, host = {}) {
   const constants = wasm.constants();
+  const hasher = host.sha256Batch ?? undefined;
+  const utf8 = new TextEncoder();
 
   const FAMILIES = new Map(constants.errorCodes.map((code, i) => [code, constants.errorFamilies[i]]));
 
@@ -141,8 +147,9 @@ export function makeApi(wasm) {
   /** Verifies JSONL given as a string or bytes. */
   function verifyJsonl(data, options) {
     const anchor = anchorOf(options);
-    if (typeof data === "string") return call(() => wasm.verifyJsonlText(data, anchor));
-    if (data instanceof Uint8Array) return call(() => wasm.verifyJsonlBytes(data, anchor));
+    // TextEncoder is native; a string passed to wasm is copied a character at a time.
+    if (typeof data === "string") data = utf8.encode(data);
+    if (data instanceof Uint8Array) return call(() => wasm.verifyJsonlBytes(data, anchor, hasher));
     throw argumentError("verifyJsonl takes a string or a Uint8Array");
   }
 
@@ -151,7 +158,7 @@ export function makeApi(wasm) {
     #inner;
     constructor(options) {
       const anchor = anchorOf(options);
-      this.#inner = call(() => new wasm.JsonlVerifier(anchor));
+      this.#inner = call(() => new wasm.JsonlVerifier(anchor, hasher));
     }
     feed(chunk) {
       if (!(chunk instanceof Uint8Array)) throw argumentError("feed takes a Uint8Array");
@@ -202,7 +209,11 @@ export function makeApi(wasm) {
       if (typeof corridor !== "string") throw argumentError("corridor must be a string");
       const clean = withoutUndefined(options);
       const text = jsonText(clean);
-      return call(() => (text !== undefined ? this.#inner.emitText(corridor, text) : this.#inner.emit(corridor, options)));
+      return call(() =>
+        text !== undefined
+          ? this.#inner.emitJson(corridor, utf8.encode(text), hasher)
+          : this.#inner.emit(corridor, options, hasher),
+      );
     }
 
     get agentId() {
