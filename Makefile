@@ -20,7 +20,7 @@ help:
 	@echo "make demo    - run the sample agent pipeline: write $(STORE)/, verify, list"
 	@echo "make test    - every test and lint (Rust native + wasm32, Python, Node, headless Chromium)"
 	@echo "make build   - release builds: the core, the Python wheel in dist/, the npm package in pkg/"
-	@echo "make bench   - Rust emit/verify benchmark against raw SHA-256"
+	@echo "make bench   - the speed table: Python, Node and Rust on the workload shapes (= bench-shapes)"
 	@echo "make bench-py - Python emit/verify benchmark against rfc8785 and orjson"
 	@echo "make bench-js - wasm verify benchmark against canonicalize + node:crypto / @noble/hashes"
 	@echo "make bench-pipeline - Checkpointer.emit latency, sync and background, Python and Node"
@@ -145,8 +145,8 @@ viewer-screenshot: js-build py-dev
 bench-js: js-build
 	cd pkg && node scripts/bench.mjs
 
-bench:
-	$(CARGO) bench -p tokenpixel-core --bench chain
+# Every row of the speed table (README, "Performance on agent-shaped data") in one run.
+bench: bench-shapes
 
 bench-py: py-dev
 	$(PY) bindings-py/bench/bench_python.py
@@ -161,7 +161,7 @@ bench-stores: py-dev pg-tools
 bench-shapes: py-dev js-build
 	$(PY) bindings-py/bench/bench_shapes.py $(BENCH_N)
 	cd pkg && PYTHON=$(CURDIR)/$(PY) node scripts/bench_shapes.mjs $(BENCH_N)
-	$(CARGO) bench -p tokenpixel-core --bench chain
+	PYTHON=$(CURDIR)/$(PY) TOKENPIXEL_BENCH_N=$(BENCH_N) $(CARGO) bench -p tokenpixel-core --bench chain
 
 # TokenPixelSaver per step against LangGraph's SqliteSaver and InMemorySaver.
 bench-langgraph: py-dev

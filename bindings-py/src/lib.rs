@@ -493,22 +493,37 @@ fn verify(
     Ok(PyVerifyReport::from_core(report.with_unreadable(failed)))
 }
 
-/// Verifies JSONL (one canonical pixel per line) given as bytes or str.
+/// Verifies JSONL (one canonical pixel per line) given as bytes or str. `jobs` threads check
+/// and hash lines in parallel (0: one per core); the report is the same for any `jobs`.
 #[pyfunction]
-#[pyo3(signature = (data, anchor = None))]
+#[pyo3(signature = (data, anchor = None, *, jobs = 1))]
 fn verify_jsonl(
     py: Python<'_>,
     data: &Bound<'_, PyAny>,
     anchor: Option<&str>,
+    jobs: i64,
 ) -> PyResult<PyVerifyReport> {
     let anchor = parse_anchor(py, anchor)?;
+    let jobs = jobs_of(py, jobs)?;
     let report = if let Ok(s) = data.extract::<PyBackedStr>() {
-        py.detach(|| core::verify_jsonl(s.as_bytes(), anchor))
+        py.detach(|| core::verify_jsonl_jobs(s.as_bytes(), anchor, jobs))
     } else {
         let b: PyBackedBytes = data.extract()?;
-        py.detach(|| core::verify_jsonl(&b, anchor))
+        py.detach(|| core::verify_jsonl_jobs(&b, anchor, jobs))
     };
     Ok(PyVerifyReport::from_core(report))
+}
+
+/// `jobs` as a thread count: 0 or more (0: one per core).
+fn jobs_of(py: Python<'_>, jobs: i64) -> PyResult<usize> {
+    usize::try_from(jobs).map_err(|_| {
+        to_pyerr(
+            py,
+            &core::Error::InvalidArgument {
+                detail: format!("jobs must be 0 (one per core) or more, got {jobs}"),
+            },
+        )
+    })
 }
 
 /// A streaming JSONL verifier: feed() chunks of bytes, then finish().
@@ -535,10 +550,13 @@ impl PyJsonlVerifier {
 #[pymethods]
 impl PyJsonlVerifier {
     #[new]
-    #[pyo3(signature = (anchor = None))]
-    fn new(py: Python<'_>, anchor: Option<&str>) -> PyResult<PyJsonlVerifier> {
+    #[pyo3(signature = (anchor = None, *, jobs = 1))]
+    fn new(py: Python<'_>, anchor: Option<&str>, jobs: i64) -> PyResult<PyJsonlVerifier> {
         Ok(PyJsonlVerifier {
-            inner: Some(core::JsonlVerifier::new(parse_anchor(py, anchor)?)),
+            inner: Some(core::JsonlVerifier::with_jobs(
+                parse_anchor(py, anchor)?,
+                jobs_of(py, jobs)?,
+            )),
             finished: 0,
         })
     }

@@ -98,3 +98,22 @@ def test_console_script_is_installed(tmp_path, cli_env):
     script = shutil.which("tokenpixel") or str(Path(PYTHON).parent / "tokenpixel")
     proc = subprocess.run([script, "--help"], capture_output=True, text=True, env=cli_env)
     assert proc.returncode == 0 and "verify" in proc.stdout
+
+
+def test_verify_jobs(tmp_path, cli_env):
+    """--jobs N checks one chain's lines on N threads: the same result; below 1 is a usage error."""
+    store = tp.JsonlStore(tmp_path / "s")
+    cp = tp.Checkpointer(store, "agent-j")
+    for i in range(400):
+        cp.emit("DISTRICT_1.CHAMBER_0.NODE_POST", state={"i": i, "pad": "x" * 1000})
+    path = store.path("agent-j")
+    for jobs in ("1", "2"):
+        out = run(["verify", str(path), "--jobs", jobs], tmp_path, cli_env, expect=0).stdout
+        assert "400 pixels" in out
+    data = bytearray(path.read_bytes())
+    data[data.index(b'"i":300,') + 20] = ord("y")
+    path.write_bytes(bytes(data))
+    for jobs in ("1", "2"):
+        out = run(["verify", str(path), "--jobs", jobs], tmp_path, cli_env, expect=1).stdout
+        assert "pixel 300 (line 301)" in out and "HASH_MISMATCH" in out
+    run(["verify", str(path), "--jobs", "0"], tmp_path, cli_env, expect=2)

@@ -63,3 +63,40 @@ def test_tamper(case):
     for i in range(0, len(data), 97):
         v.feed(data[i : i + 97])
     check_report(v.finish(), case["expect"])
+
+
+@pytest.mark.parametrize("jobs", [0, 2, 3])
+def test_parallel_verification_gives_the_same_reports(jobs):
+    """`jobs` threads check and hash lines; the report never depends on how many."""
+    for case in TAMPER:
+        data = bytes.fromhex(case["jsonlHex"]) if "jsonlHex" in case else case["jsonl"]
+        anchor = case["anchor"]
+        want = tp.verify_jsonl(data, anchor).to_dict()
+        assert tp.verify_jsonl(data, anchor, jobs=jobs).to_dict() == want
+    # A chain large enough to be split between threads (blocks of 256 KiB and more), with a
+    # damaged pixel near the end of each thread's part, and fed in chunks.
+    chain = tp.Chain("agent-j", "s")
+    lines = [
+        chain.emit("DISTRICT_1.CHAMBER_0.NODE_POST", state={"i": i, "pad": "x" * 900}).to_json()
+        for i in range(1200)
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    assert tp.verify_jsonl(data, jobs=jobs).count == 1200
+    for at in (599, 1100):
+        bad = bytearray(data)
+        bad[data.index(b'"i":%d,' % at) + 20] = ord("y")  # inside "pad": x -> y
+        want = tp.verify_jsonl(bytes(bad))
+        assert (want.error.code, want.error.index) == ("HASH_MISMATCH", at)
+        assert tp.verify_jsonl(bytes(bad), jobs=jobs).to_dict() == want.to_dict()
+        v = tp.JsonlVerifier(jobs=jobs)
+        for i in range(0, len(bad), 300_000):
+            v.feed(bytes(bad[i : i + 300_000]))
+        assert v.finish().to_dict() == want.to_dict()
+
+
+def test_jobs_must_not_be_negative():
+    with pytest.raises(tp.TokenPixelError) as info:
+        tp.verify_jsonl(b"", jobs=-1)
+    assert info.value.code == "INVALID_ARGUMENT"
+    with pytest.raises(tp.TokenPixelError):
+        tp.JsonlVerifier(jobs=-2)

@@ -96,6 +96,9 @@ pub fn verify_jsonl_jobs(data: &[u8], anchor: Option<Digest>, jobs: usize) -> Ve
     v.finish()
 }
 
+/// More threads than this gain nothing on a few MiB per round.
+pub const MAX_JOBS: usize = 64;
+
 /// Below this many bytes a block is checked on the calling thread: spawning costs more.
 const PARALLEL_MIN_BYTES: usize = 256 * 1024;
 
@@ -138,8 +141,8 @@ impl JsonlVerifier {
         JsonlVerifier::with_jobs(anchor, 1)
     }
 
-    /// A verifier that checks and hashes lines on `jobs` threads (0: one per core; always one
-    /// where the platform has no threads, as in WebAssembly).
+    /// A verifier that checks and hashes lines on `jobs` threads (0: one per core; at most
+    /// [`MAX_JOBS`]; always one where the platform has no threads, as in WebAssembly).
     pub fn with_jobs(anchor: Option<Digest>, jobs: usize) -> JsonlVerifier {
         JsonlVerifier {
             linker: Linker::new(anchor),
@@ -388,7 +391,7 @@ fn threads(jobs: usize) -> usize {
     }
     match jobs {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
+        n => n.min(MAX_JOBS),
     }
 }
 

@@ -241,9 +241,11 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def verify_chunks(chunks, total: int, label: str, anchor: Optional[str]) -> VerifyReport:
+def verify_chunks(
+    chunks, total: int, label: str, anchor: Optional[str], jobs: int = 0
+) -> VerifyReport:
     progress = Progress(total, label)
-    verifier = JsonlVerifier(anchor=anchor)
+    verifier = JsonlVerifier(anchor=anchor, jobs=jobs)
     done = 0
     for chunk in chunks:
         verifier.feed(chunk)
@@ -255,7 +257,7 @@ def verify_chunks(chunks, total: int, label: str, anchor: Optional[str]) -> Veri
     return verifier.finish()
 
 
-def verify_file(path: Path, anchor: Optional[str]) -> VerifyReport:
+def verify_file(path: Path, anchor: Optional[str], jobs: int = 0) -> VerifyReport:
     """A chain file named on the command line (opened without blocking: a FIFO is refused)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -265,7 +267,8 @@ def verify_file(path: Path, anchor: Optional[str]) -> VerifyReport:
         st = os.fstat(f.fileno())
         if not stat.S_ISREG(st.st_mode):
             raise UsageError(f"{path} is not a regular file")
-        return verify_chunks(iter(lambda: f.read(CHUNK), b""), st.st_size, str(path), anchor)
+        chunks = iter(lambda: f.read(CHUNK), b"")
+        return verify_chunks(chunks, st.st_size, str(path), anchor, jobs)
 
 
 def anchor_for_file(path: Path, explicit: Optional[str]) -> Optional[str]:
@@ -297,7 +300,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         path = Path(args.file)
         if path.is_dir():
             raise UsageError(f"{path} is a directory: use --store {path}")
-        results.append((str(path), verify_file(path, anchor_for_file(path, args.anchor))))
+        anchor = anchor_for_file(path, args.anchor)
+        results.append((str(path), verify_file(path, anchor, jobs_of(args))))
     else:
         if not is_url(args.store) and not Path(args.store).is_dir():
             raise UsageError(f"no store at {args.store}")
@@ -311,7 +315,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if args.all:
             return verify_all(store, agents, args)
         for agent in agents:
-            name, report = verify_agent(store, agent, args.anchor)
+            name, report = verify_agent(store, agent, args.anchor, jobs_of(args))
             results.append((name, report))
     if args.expect_head:
         if len(results) != 1:
@@ -332,14 +336,24 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def verify_agent(store: Store, agent: str, anchor: Optional[str]) -> tuple[str, VerifyReport]:
+def jobs_of(args: argparse.Namespace) -> int:
+    """Threads for one chain's lines: --jobs, else one per core (0)."""
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be 1 or more, got {args.jobs}")
+    return args.jobs or 0
+
+
+def verify_agent(
+    store: Store, agent: str, anchor: Optional[str], jobs: int = 1
+) -> tuple[str, VerifyReport]:
     """One stored chain, streamed (against its recorded anchor unless one is given)."""
     anchor = anchor or store.anchor(agent)  # NOT_FOUND, STORE_CORRUPT: exit 2
+    chunks = store.read_bytes_chunks(agent)
     if isinstance(store, JsonlStore):
         path = store.path(agent)
         size = path.stat().st_size
-        return str(path), verify_chunks(store.read_bytes_chunks(agent), size, str(path), anchor)
-    return f"{store} {agent}", verify_chunks(store.read_bytes_chunks(agent), 0, agent, anchor)
+        return str(path), verify_chunks(chunks, size, str(path), anchor, jobs)
+    return f"{store} {agent}", verify_chunks(chunks, 0, agent, anchor, jobs)
 
 
 def verify_all(store: Store, agents: list[str], args: argparse.Namespace) -> int:
@@ -748,7 +762,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a verifier key: also check the signed checkpoint (repeatable)",
     )
     p.add_argument("--log", help="the log name the checkpoint's origin must start with")
-    p.add_argument("--jobs", type=int, help="chains verified at once with --all (default: CPUs)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        help="threads (default: CPUs): chains verified at once with --all, "
+        "else lines of a chain checked and hashed in parallel",
+    )
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("keygen", parents=[common], help="a new Ed25519 signing key")
