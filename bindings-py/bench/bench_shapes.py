@@ -182,8 +182,9 @@ def main(n: int = 20_000) -> None:
         print(
             f"{shape:8} {len(data) // n:6d} {t_sha * us:7.2f} {t_emit * us:8.2f} "
             f"{t_verify * us:10.2f} {t_jobs * us:6.2f} "
-            f"{t_a_emit / t_emit:8.1f}x {t_a_emit / t_sha:9.1f}x {t_a_verify / t_verify:10.1f}x "
-            f"{t_b_verify / t_verify:10.2f}x {t_a_verify / t_jobs:6.1f}x {t_b_verify / t_jobs:6.2f}x"
+            f"{t_a_emit / t_emit:8.1f}x {t_a_emit / t_sha:9.1f}x "
+            f"{t_a_verify / t_verify:10.1f}x {t_b_verify / t_verify:10.2f}x "
+            f"{t_a_verify / t_jobs:6.1f}x {t_b_verify / t_jobs:6.2f}x"
         )
     print(f"-j: verify_jsonl(data, jobs=0), {cores} threads here")
     print("goals: emit/(a) >= 20x, verify/(a) >= 25x, verify/(b) >= 2x on every shape")
