@@ -3,6 +3,7 @@ PostgreSQL. The page itself is driven in Chromium by pkg/test/viewer.test.mjs.""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -197,11 +198,24 @@ def _start_cli(env, *args: str, host: str = "127.0.0.1") -> tuple[subprocess.Pop
     raise AssertionError("".join(lines))
 
 
+def _stopped(proc: subprocess.Popen) -> None:
+    """Exit 0 after Ctrl-C; otherwise the server's stack and output, for the failure."""
+    try:
+        assert proc.wait(timeout=20) == 0
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: every thread's stack to stderr
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+        raise AssertionError(f"the server did not stop on Ctrl-C; its stderr: {err}") from None
+
+
 @needs_site
 def test_cli_serves_warns_off_loopback_and_stops_on_ctrl_c(tmp_path) -> None:
     store = tp.JsonlStore(tmp_path)
     fill(store, "agent-a", 2)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
     proc, url, lines = _start_cli(env, "--store", str(tmp_path), "--agent", "agent-a")
     try:
         assert url.startswith("http://127.0.0.1:") and url.endswith("/?agent=agent-a")
@@ -212,11 +226,11 @@ def test_cli_serves_warns_off_loopback_and_stops_on_ctrl_c(tmp_path) -> None:
         assert conn.getresponse().read() == b'["agent-a"]'
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=20) == 0
+        _stopped(proc)
     assert "stopped" in proc.stderr.read()  # type: ignore[union-attr]
     proc, url, lines = _start_cli(env, "--store", str(tmp_path), host="0.0.0.0")
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=20) == 0
+    _stopped(proc)
     assert any("warning: serving on 0.0.0.0" in line for line in lines)
 
 
