@@ -17,207 +17,234 @@ pub const CONTEXT_KEYS: &[&str] = &[
     "variables",
 ];
 
-/// What the context checks read from a JSON value: implemented by the parsed [`Value`] and by
-/// [`Raw`], a borrowed view of canonical text that allocates no strings (the fast path of
-/// verification; on any failure the [`Value`] path runs again for the exact error).
-pub(crate) trait View: Sized {
-    fn is_null(&self) -> bool;
-    fn is_string(&self) -> bool;
+/// What the context checks read from a JSON value, by copyable handle: implemented by the
+/// parsed [`Value`] and by [`Lazy`], canonical text read in place without building a tree or
+/// allocating (the fast path of verification; on any failure the [`Value`] path runs again
+/// for the exact error).
+pub(crate) trait View<'a>: Copy {
+    fn is_null(self) -> bool;
+    fn is_string(self) -> bool;
     /// The string's text, compared for equality only (canonical text is unique per value).
-    fn string_key(&self) -> Option<&str>;
-    fn number(&self) -> Option<f64>;
-    fn items(&self) -> Option<&[Self]>;
-    fn is_object(&self) -> bool;
-    fn member(&self, key: &str) -> Option<&Self>;
-    fn members(&self) -> Vec<(&str, &Self)>;
-    fn describe(&self) -> String;
+    fn string_key(self) -> Option<&'a str>;
+    fn number(self) -> Option<f64>;
+    fn is_object(self) -> bool;
+    /// Calls `f` on each item in order, stopping at the first error; `None` for a non-array.
+    fn try_items<E>(self, f: impl FnMut(usize, Self) -> Result<(), E>) -> Option<Result<(), E>>;
+    /// Calls `f` on each member in key order, stopping at the first error; `Ok` for a
+    /// non-object.
+    fn try_members<E>(self, f: impl FnMut(&'a str, Self) -> Result<(), E>) -> Result<(), E>;
+    fn describe(self) -> String;
+
+    /// Whether every item satisfies `f`; `false` for a non-array.
+    fn all_items(self, mut f: impl FnMut(Self) -> bool) -> bool {
+        self.try_items(|_, x| if f(x) { Ok(()) } else { Err(()) }) == Some(Ok(()))
+    }
 }
 
-impl View for Value {
-    fn is_null(&self) -> bool {
+impl<'a> View<'a> for &'a Value {
+    fn is_null(self) -> bool {
         Value::is_null(self)
     }
-    fn is_string(&self) -> bool {
+    fn is_string(self) -> bool {
         self.as_str().is_some()
     }
-    fn string_key(&self) -> Option<&str> {
+    fn string_key(self) -> Option<&'a str> {
         self.as_str()
     }
-    fn number(&self) -> Option<f64> {
+    fn number(self) -> Option<f64> {
         self.as_f64()
     }
-    fn items(&self) -> Option<&[Value]> {
-        self.as_array()
-    }
-    fn is_object(&self) -> bool {
+    fn is_object(self) -> bool {
         self.as_object().is_some()
     }
-    fn member(&self, key: &str) -> Option<&Value> {
-        self.as_object()?.get(key)
+    fn try_items<E>(
+        self,
+        mut f: impl FnMut(usize, Self) -> Result<(), E>,
+    ) -> Option<Result<(), E>> {
+        let items = self.as_array()?;
+        Some(items.iter().enumerate().try_for_each(|(i, x)| f(i, x)))
     }
-    fn members(&self) -> Vec<(&str, &Value)> {
-        self.as_object()
-            .map(|m| m.iter().collect())
-            .unwrap_or_default()
+    fn try_members<E>(self, mut f: impl FnMut(&'a str, Self) -> Result<(), E>) -> Result<(), E> {
+        match self.as_object() {
+            Some(m) => m.iter().try_for_each(|(k, v)| f(k, v)),
+            None => Ok(()),
+        }
     }
-    fn describe(&self) -> String {
+    fn describe(self) -> String {
         describe(self)
     }
 }
 
-/// A borrowed view of canonical JSON text: strings and numbers stay slices of the text.
-#[derive(Debug)]
-pub(crate) enum Raw<'a> {
-    Null,
-    Bool,
-    Number(&'a str),
-    String(&'a str),
-    Array(Vec<Raw<'a>>),
-    Object(Vec<(&'a str, Raw<'a>)>),
+/// One value's canonical text, read in place (strings and numbers stay slices; containers
+/// are walked when asked, never built). Only for text that passed the canonical-form check;
+/// anything else reads as not valid, which sends the caller to the full parser.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lazy<'a> {
+    /// The whole text the value is part of.
+    all: &'a str,
+    /// For each `{` or `[` of `all`, the offset of its matching close (see [`closes`]).
+    close: &'a [u32],
+    start: usize,
+    end: usize,
 }
 
-impl<'a> Raw<'a> {
-    /// Reads canonical JSON text (a line that passed the canonical-form check); `None` for
-    /// anything else, which sends the caller to the full parser.
-    pub(crate) fn read(text: &'a str) -> Option<Raw<'a>> {
-        let mut pos = 0;
-        let v = Self::value(text.as_bytes(), text, &mut pos, 0)?;
-        (pos == text.len()).then_some(v)
+/// The matching close of every `{` and `[` of JSON text, indexed by the open's offset (other
+/// entries are 0), found in one pass; `None` when brackets do not balance.
+fn closes(b: &[u8]) -> Option<Vec<u32>> {
+    let mut close = vec![0u32; b.len()];
+    let mut open: Vec<usize> = Vec::with_capacity(16);
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'"' => {
+                i = string_end(b, i)?;
+                continue;
+            }
+            b'{' | b'[' => open.push(i),
+            b'}' | b']' => close[open.pop()?] = u32::try_from(i).ok()?,
+            _ => {}
+        }
+        i += 1;
+    }
+    open.is_empty().then_some(close)
+}
+
+impl<'a> Lazy<'a> {
+    fn text(self) -> &'a [u8] {
+        &self.all.as_bytes()[self.start..self.end]
     }
 
-    fn value(b: &[u8], text: &'a str, pos: &mut usize, depth: usize) -> Option<Raw<'a>> {
-        if depth > crate::json::MAX_DEPTH {
-            return None;
-        }
-        match *b.get(*pos)? {
-            b'n' => Self::literal(b, pos, b"null").then_some(Raw::Null),
-            b't' => Self::literal(b, pos, b"true").then_some(Raw::Bool),
-            b'f' => Self::literal(b, pos, b"false").then_some(Raw::Bool),
-            b'"' => Self::string(b, text, pos).map(Raw::String),
-            b'[' => {
-                *pos += 1;
-                let mut items = Vec::new();
-                if b.get(*pos) == Some(&b']') {
-                    *pos += 1;
-                    return Some(Raw::Array(items));
+    fn first(self) -> u8 {
+        self.text().first().copied().unwrap_or(0)
+    }
+
+    /// The end (exclusive) of the value starting at `pos`: strings and containers are
+    /// skipped whole (containers by their matching close), scalars run to the next delimiter.
+    fn value_end(self, pos: usize) -> Option<usize> {
+        let b = self.all.as_bytes();
+        match *b.get(pos)? {
+            b'"' => string_end(b, pos),
+            b'{' | b'[' => Some(*self.close.get(pos)? as usize + 1).filter(|&e| e > pos + 1),
+            _ => {
+                let mut i = pos;
+                while b.get(i).is_some_and(|c| !matches!(c, b',' | b']' | b'}')) {
+                    i += 1;
                 }
-                loop {
-                    items.push(Self::value(b, text, pos, depth + 1)?);
-                    match *b.get(*pos)? {
-                        b',' => *pos += 1,
-                        b']' => {
-                            *pos += 1;
-                            return Some(Raw::Array(items));
-                        }
-                        _ => return None,
-                    }
-                }
+                (i > pos).then_some(i)
             }
-            b'{' => {
-                *pos += 1;
-                let mut members = Vec::new();
-                if b.get(*pos) == Some(&b'}') {
-                    *pos += 1;
-                    return Some(Raw::Object(members));
-                }
-                loop {
-                    let key = Self::string(b, text, pos)?;
-                    if b.get(*pos) != Some(&b':') {
-                        return None;
-                    }
-                    *pos += 1;
-                    members.push((key, Self::value(b, text, pos, depth + 1)?));
-                    match *b.get(*pos)? {
-                        b',' => *pos += 1,
-                        b'}' => {
-                            *pos += 1;
-                            return Some(Raw::Object(members));
-                        }
-                        _ => return None,
-                    }
-                }
-            }
-            b'-' | b'0'..=b'9' => {
-                let start = *pos;
-                while b
-                    .get(*pos)
-                    .is_some_and(|c| matches!(c, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
-                {
-                    *pos += 1;
-                }
-                Some(Raw::Number(&text[start..*pos]))
-            }
-            _ => None,
         }
     }
 
-    fn literal(b: &[u8], pos: &mut usize, word: &[u8]) -> bool {
-        let ok = b.get(*pos..*pos + word.len()) == Some(word);
-        *pos += word.len();
-        ok
-    }
-
-    /// The text between the quotes, escapes left as they are.
-    fn string(b: &[u8], text: &'a str, pos: &mut usize) -> Option<&'a str> {
-        if b.get(*pos) != Some(&b'"') {
-            return None;
+    /// Walks the entries of a container opened by `open`: each entry's key (objects) and
+    /// value; `Err(None)` when the text is not what canonical form allows.
+    fn entries<E>(
+        self,
+        open: u8,
+        keyed: bool,
+        mut f: impl FnMut(&'a str, Lazy<'a>) -> Result<(), E>,
+    ) -> Result<(), Option<E>> {
+        let b = self.all.as_bytes();
+        if self.first() != open {
+            return Err(None);
         }
-        let start = *pos + 1;
-        let mut i = start;
+        let close = if open == b'{' { b'}' } else { b']' };
+        let mut pos = self.start + 1;
+        if b.get(pos) == Some(&close) && pos + 1 == self.end {
+            return Ok(());
+        }
         loop {
-            i = crate::canonical::skip_plain(b, i);
-            match *b.get(i)? {
-                b'"' => break,
-                b'\\' => i += 2,
-                _ => i += 1,
+            let mut key = "";
+            if keyed {
+                let end = string_end(b, pos).ok_or(None)?;
+                key = self.all.get(pos + 1..end - 1).ok_or(None)?;
+                if b.get(end) != Some(&b':') {
+                    return Err(None);
+                }
+                pos = end + 1;
+            }
+            let end = self.value_end(pos).filter(|&e| e < self.end).ok_or(None)?;
+            f(
+                key,
+                Lazy {
+                    start: pos,
+                    end,
+                    ..self
+                },
+            )
+            .map_err(Some)?;
+            match b.get(end) {
+                Some(b',') => pos = end + 1,
+                Some(&c) if c == close && end + 1 == self.end => return Ok(()),
+                _ => return Err(None),
             }
         }
-        *pos = i + 1;
-        text.get(start..i)
     }
 }
 
-impl View for Raw<'_> {
-    fn is_null(&self) -> bool {
-        matches!(self, Raw::Null)
+/// The end (exclusive) of the string starting at `pos` (its opening quote).
+fn string_end(b: &[u8], pos: usize) -> Option<usize> {
+    if b.get(pos) != Some(&b'"') {
+        return None;
     }
-    fn is_string(&self) -> bool {
-        matches!(self, Raw::String(_))
+    let mut i = pos + 1;
+    loop {
+        i = crate::canonical::skip_plain(b, i);
+        match *b.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
     }
-    fn string_key(&self) -> Option<&str> {
-        match self {
-            Raw::String(s) => Some(s),
+}
+
+impl<'a> View<'a> for Lazy<'a> {
+    fn is_null(self) -> bool {
+        self.text() == b"null"
+    }
+    fn is_string(self) -> bool {
+        self.first() == b'"'
+    }
+    fn string_key(self) -> Option<&'a str> {
+        if !self.is_string() {
+            return None;
+        }
+        self.all.get(self.start + 1..self.end.checked_sub(1)?)
+    }
+    fn number(self) -> Option<f64> {
+        match self.first() {
+            b'-' | b'0'..=b'9' => self.all.get(self.start..self.end)?.parse().ok(),
             _ => None,
         }
     }
-    fn number(&self) -> Option<f64> {
-        match self {
-            Raw::Number(n) => n.parse().ok(),
-            _ => None,
+    fn is_object(self) -> bool {
+        self.first() == b'{'
+    }
+    fn try_items<E>(
+        self,
+        mut f: impl FnMut(usize, Self) -> Result<(), E>,
+    ) -> Option<Result<(), E>> {
+        if self.first() != b'[' {
+            return None;
+        }
+        let mut i = 0;
+        match self.entries(b'[', false, |_, x| {
+            let r = f(i, x);
+            i += 1;
+            r
+        }) {
+            Ok(()) => Some(Ok(())),
+            Err(Some(e)) => Some(Err(e)),
+            // Not canonical text: report "not an array", so the full parser decides.
+            Err(None) => None,
         }
     }
-    fn items(&self) -> Option<&[Self]> {
-        match self {
-            Raw::Array(a) => Some(a),
-            _ => None,
+    fn try_members<E>(self, f: impl FnMut(&'a str, Self) -> Result<(), E>) -> Result<(), E> {
+        match self.entries(b'{', true, f) {
+            Ok(()) | Err(None) => Ok(()),
+            Err(Some(e)) => Err(e),
         }
     }
-    fn is_object(&self) -> bool {
-        matches!(self, Raw::Object(_))
-    }
-    fn member(&self, key: &str) -> Option<&Self> {
-        match self {
-            Raw::Object(m) => m.iter().find(|(k, _)| *k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-    fn members(&self) -> Vec<(&str, &Self)> {
-        match self {
-            Raw::Object(m) => m.iter().map(|(k, v)| (*k, v)).collect(),
-            _ => Vec::new(),
-        }
-    }
-    fn describe(&self) -> String {
+    fn describe(self) -> String {
         String::new() // only the Value path's messages are shown
     }
 }
@@ -233,17 +260,17 @@ enum Kind {
 }
 
 /// Whether `v` has the kind (no allocation: the success path of every pixel runs it).
-fn has_kind<V: View>(v: &V, kind: Kind) -> bool {
+fn has_kind<'a, V: View<'a>>(v: V, kind: Kind) -> bool {
     match kind {
         Kind::String => v.is_string(),
         Kind::OptString => v.is_null() || v.is_string(),
         Kind::NonNegInt => is_non_neg_int(v),
         Kind::OptNonNegInt => v.is_null() || is_non_neg_int(v),
-        Kind::StringArray => v.items().is_some_and(|a| a.iter().all(View::is_string)),
+        Kind::StringArray => v.all_items(View::is_string),
     }
 }
 
-fn check_kind<V: View>(v: &V, kind: Kind, path: impl FnOnce() -> String) -> Result<()> {
+fn check_kind<'a, V: View<'a>>(v: V, kind: Kind, path: impl FnOnce() -> String) -> Result<()> {
     if has_kind(v, kind) {
         return Ok(());
     }
@@ -268,57 +295,77 @@ pub(crate) fn describe(v: &Value) -> String {
 }
 
 /// A whole number in 0 ..= 2^53 - 1, the same range as the pixel's integer fields.
-fn is_non_neg_int<V: View>(v: &V) -> bool {
+fn is_non_neg_int<'a, V: View<'a>>(v: V) -> bool {
     v.number()
         .is_some_and(|f| f >= 0.0 && f.fract() == 0.0 && f <= crate::pixel::MAX_SAFE_INTEGER as f64)
 }
 
-/// Checks an open object (list items, `phase`): `required` keys must be present, the listed
-/// keys must have their kinds, other keys may hold any JSON.
-fn check_item<V: View>(
-    v: &V,
+/// Checks an open object (list items, `phase`) in one pass over its members: `required` keys
+/// must be present (the first missing one, in `required` order, is reported), the listed keys
+/// must have their kinds (the first bad one in `fields` order), other keys may hold any JSON.
+/// Returns the string value of `id_key`, if any.
+fn check_item<'a, V: View<'a>>(
+    v: V,
     path: &dyn Fn() -> String,
     required: &[&str],
     fields: &[(&str, Kind)],
-) -> Result<()> {
+    id_key: &str,
+) -> Result<Option<&'a str>> {
     if !v.is_object() {
         return Err(Error::schema(
             path(),
             format!("must be an object, got {}", v.describe()),
         ));
     }
-    for key in required {
-        if v.member(key).is_none() {
-            return Err(Error::schema(
-                path(),
-                format!("missing required key {key:?}"),
-            ));
+    let mut present = 0u32; // bit i: required[i] was seen
+    let mut bad: Option<(usize, V)> = None; // the first bad field, by its index in `fields`
+    let mut id = None;
+    let _ = v.try_members(|key, x| -> std::result::Result<(), ()> {
+        if let Some(i) = required.iter().position(|r| same(r, key)) {
+            present |= 1 << i;
         }
-    }
-    for (key, kind) in fields {
-        if let Some(x) = v.member(key) {
-            check_kind(x, *kind, || format!("{}.{key}", path()))?;
+        if let Some(i) = fields.iter().position(|(f, _)| same(f, key)) {
+            if !has_kind(x, fields[i].1) && bad.is_none_or(|(j, _)| i < j) {
+                bad = Some((i, x));
+            }
         }
+        if same(key, id_key) {
+            id = x.string_key();
+        }
+        Ok(())
+    });
+    if let Some(key) = (0..required.len()).find(|i| present & (1 << i) == 0) {
+        return Err(Error::schema(
+            path(),
+            format!("missing required key {:?}", required[key]),
+        ));
     }
-    Ok(())
+    if let Some((i, x)) = bad {
+        let (key, kind) = fields[i];
+        check_kind(x, kind, || format!("{}.{key}", path()))?;
+    }
+    Ok(id)
+}
+
+/// String equality that skips the byte comparison for most unequal keys (this runs for every
+/// member of every list item of every pixel verified).
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
 }
 
 /// Checks that items of a list are objects with a unique string `key`.
-fn check_list<V: View>(
-    v: &V,
+fn check_list<'a, V: View<'a>>(
+    v: V,
     path: &str,
     id_key: &str,
     required: &[&str],
     fields: &[(&str, Kind)],
 ) -> Result<()> {
-    let items = v
-        .items()
-        .ok_or_else(|| Error::schema(path, format!("must be an array, got {}", v.describe())))?;
-    let mut seen: Vec<&str> = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
+    let mut seen: Vec<&str> = Vec::new();
+    v.try_items(|i, item| {
         let item_path = || format!("{path}[{i}]");
-        check_item(item, &item_path, required, fields)?;
-        let id = item.member(id_key).and_then(View::string_key).unwrap_or("");
+        let id = check_item(item, &item_path, required, fields, id_key)?.unwrap_or("");
         if seen.contains(&id) {
             return Err(Error::schema(
                 format!("{}.{id_key}", item_path()),
@@ -326,8 +373,14 @@ fn check_list<V: View>(
             ));
         }
         seen.push(id);
-    }
-    Ok(())
+        Ok(())
+    })
+    .unwrap_or_else(|| {
+        Err(Error::schema(
+            path,
+            format!("must be an array, got {}", v.describe()),
+        ))
+    })
 }
 
 /// Validates a pixel's `context`: `null`, or an object with only the documented keys.
@@ -338,15 +391,21 @@ pub fn validate_context(v: &Value) -> Result<()> {
 /// The context checks of a stored line's canonical `context` text: the borrowed fast path,
 /// and on any failure the full parse, so the error is exactly [`validate_context`]'s.
 pub(crate) fn validate_context_text(text: &str) -> Result<()> {
-    if let Some(raw) = Raw::read(text) {
-        if check_context(&raw).is_ok() {
+    if let Some(close) = closes(text.as_bytes()) {
+        let lazy = Lazy {
+            all: text,
+            close: &close,
+            start: 0,
+            end: text.len(),
+        };
+        if check_context(lazy).is_ok() {
             return Ok(());
         }
     }
     validate_context(&crate::json::parse(text)?)
 }
 
-fn check_context<V: View>(v: &V) -> Result<()> {
+fn check_context<'a, V: View<'a>>(v: V) -> Result<()> {
     const P: &str = "$.context";
     if v.is_null() {
         return Ok(());
@@ -357,16 +416,16 @@ fn check_context<V: View>(v: &V) -> Result<()> {
             format!("must be an object or null, got {}", v.describe()),
         ));
     }
-    let members = v.members();
-    for (key, _) in &members {
-        if !CONTEXT_KEYS.contains(key) {
-            return Err(Error::schema(
-                format!("{P}.{key}"),
-                format!("unknown context key (allowed: {})", CONTEXT_KEYS.join(", ")),
-            ));
+    v.try_members(|key, _| {
+        if CONTEXT_KEYS.contains(&key) {
+            return Ok(());
         }
-    }
-    for (key, x) in members {
+        Err(Error::schema(
+            format!("{P}.{key}"),
+            format!("unknown context key (allowed: {})", CONTEXT_KEYS.join(", ")),
+        ))
+    })?;
+    v.try_members(|key, x| {
         let path = || format!("{P}.{key}");
         match key {
             "phase" if !x.is_null() => check_item(
@@ -380,9 +439,11 @@ fn check_context<V: View>(v: &V) -> Result<()> {
                     ("startedAt", Kind::OptString),
                     ("notes", Kind::OptString),
                 ],
-            )?,
+                "",
+            )
+            .map(|_| ())?,
             "phasesCompleted" => {
-                let ok = x.items().is_some_and(|a| a.iter().all(is_non_neg_int));
+                let ok = x.all_items(is_non_neg_int);
                 if !ok {
                     return Err(Error::schema(
                         path(),
@@ -424,7 +485,7 @@ fn check_context<V: View>(v: &V) -> Result<()> {
                 ));
             }
             "recentOutputs" => {
-                let ok = x.items().is_some_and(|a| a.iter().all(View::is_object));
+                let ok = x.all_items(View::is_object);
                 if !ok {
                     return Err(Error::schema(path(), "must be an array of objects"));
                 }
@@ -433,8 +494,8 @@ fn check_context<V: View>(v: &V) -> Result<()> {
             "agentTier" => check_kind(x, Kind::OptNonNegInt, path)?,
             _ => {}
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -481,13 +542,43 @@ mod tests {
             r#"{"notes":false}"#,
             r#"{"unknown":1}"#,
             r#"{"activeTaskId":"a","z":1}"#,
+            // Brackets, quotes and escapes inside strings; nested extras in items; empties.
+            r#"{"tasks":[{"id":"[{\"}]","status":"]}","x":{"y":[[],[{}],"}"]}}]}"#,
+            r#"{"tasks":[{"blocks":[],"blockedBy":["a","b"],"id":"t","status":"s"}]}"#,
+            r#"{"tasks":[{"blocks":[[]],"id":"t","status":"s"}]}"#,
+            r#"{"tasks":[{"blockedBy":[null],"id":"t","status":"s"}]}"#,
+            r#"{"tasks":[{"id":"t","owner":1,"status":"s","subject":2}]}"#,
+            r#"{"tasks":[{"id":"t","status":"s"},{"id":"u","status":"s"},{"id":"t","status":"s"}]}"#,
+            r#"{"tasks":[],"dependencies":[],"recentOutputs":[],"phasesCompleted":[]}"#,
+            r#"{"tasks":[1]}"#,
+            r#"{"tasks":[{"id":1,"status":"s"},{"id":1,"status":"s"}]}"#,
+            r#"{"dependencies":[{"name":"a\\b","status":"up"},{"name":"a\\b","status":"up"}]}"#,
+            r#"{"dependencies":[{"name":"a","status":"up","lastChecked":{"at":"]"}}]}"#,
+            r#"{"phase":{"name":"{[\"","notes":null,"number":0,"startedAt":"x","status":"s"}}"#,
+            r#"{"phase":{"name":"p","notes":1,"number":-1}}"#,
+            r#"{"phase":{"name":"p","number":1e300}}"#,
+            r#"{"phase":[]}"#,
+            r#"{"phasesCompleted":[0,9007199254740991,{}]}"#,
+            r#"{"recentOutputs":[{"a":[{"b":"]"}]},{}]}"#,
+            r#"{"recentOutputs":{}}"#,
+            r#"{"variables":{"\u0000":"}","z":[{"y":null}]}}"#,
+            r#"{"agentTier":null,"activeTaskId":1}"#,
+            r#"{"notes":"\"]}"}"#,
+            r#"{"agentTier":1.5}"#,
+            r#"{"phase":{"name":"p"},"bogus":[]}"#,
         ];
         for text in cases {
             let value = parse(text).unwrap();
             let canonical = crate::canonical::to_canonical(&value);
-            let raw = Raw::read(&canonical).expect(text);
+            let close = closes(canonical.as_bytes()).expect(text);
+            let lazy = Lazy {
+                all: &canonical,
+                close: &close,
+                start: 0,
+                end: canonical.len(),
+            };
             assert_eq!(
-                check_context(&raw).is_ok(),
+                check_context(lazy).is_ok(),
                 validate_context(&value).is_ok(),
                 "{text}"
             );
