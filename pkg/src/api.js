@@ -147,10 +147,27 @@ export function makeApi(wasm, host = {}) {
   /** Verifies JSONL given as a string or bytes. */
   function verifyJsonl(data, options) {
     const anchor = anchorOf(options);
-    // TextEncoder is native; a string passed to wasm is copied a character at a time.
-    if (typeof data === "string") data = utf8.encode(data);
+    if (typeof data === "string") return call(() => verifyText(data, anchor));
     if (data instanceof Uint8Array) return call(() => wasm.verifyJsonlBytes(data, anchor, hasher));
     throw argumentError("verifyJsonl takes a string or a Uint8Array");
+  }
+
+  // Strings cross into wasm as UTF-8, encoded natively into one reused buffer (wasm-bindgen
+  // would copy a string a character at a time; encoding a whole 100 MB string at once costs
+  // more in fresh memory than the encoding itself). A surrogate pair is never split.
+  const TEXT_CHUNK = 1 << 20;
+  function verifyText(text, anchor) {
+    const verifier = new wasm.JsonlVerifier(anchor, hasher);
+    const buffer = new Uint8Array(TEXT_CHUNK);
+    for (let i = 0; i < text.length && !verifier.failed; ) {
+      let end = Math.min(text.length, i + TEXT_CHUNK / 3); // at most 3 bytes per unit
+      const last = text.charCodeAt(end - 1);
+      if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+      const { read, written } = utf8.encodeInto(text.slice(i, end), buffer);
+      verifier.feed(buffer.subarray(0, written));
+      i += read;
+    }
+    return verifier.finish();
   }
 
   /** A streaming JSONL verifier: feed(Uint8Array) chunks, then finish(). */

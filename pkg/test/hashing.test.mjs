@@ -71,3 +71,24 @@ test("every hasher gives the same report for single-byte mutations, whole and st
   }
   assert.ok(failures > 500, `mutations should mostly fail, ${failures} did`);
 });
+
+test("a string is verified in chunks without splitting a character", () => {
+  // About 2.5 MB of text with 4-byte characters (surrogate pairs) at every offset, so some
+  // pair straddles each 1 MiB chunk boundary; a lone surrogate reads as U+FFFD either way.
+  const c = new tp.Chain("agent-s", "s-1");
+  let text = "";
+  for (let i = 0; i < 60; i++) {
+    const pad = "🎉".repeat(11000 + i) + "é".repeat(i);
+    text += `${c.emitLine("DISTRICT_1.CHAMBER_0.NODE_POST", { timestampMs: 1_763_900_000_000 + i, state: { i, pad } })}\n`;
+  }
+  const bytes = new TextEncoder().encode(text);
+  assert.ok(bytes.length > 2_400_000);
+  const want = inWasm.verifyJsonl(bytes);
+  assert.equal(want.ok, true);
+  assert.equal(want.count, 60);
+  for (const [name, api] of Object.entries(APIS)) assert.deepEqual(api.verifyJsonl(text), want, name);
+  const lone = `${text.slice(0, 1_000_000)}\ud800${text.slice(1_000_000)}`;
+  const loneWant = inWasm.verifyJsonl(new TextEncoder().encode(lone));
+  assert.equal(loneWant.ok, false);
+  assert.deepEqual(tp.verifyJsonl(lone), loneWant);
+});
