@@ -148,7 +148,7 @@ export function makeApi(wasm, host = {}) {
   function verifyJsonl(data, options) {
     const anchor = anchorOf(options);
     if (typeof data === "string") return call(() => verifyText(data, anchor));
-    if (data instanceof Uint8Array) return call(() => wasm.verifyJsonlBytes(data, anchor, hasher));
+    if (data instanceof Uint8Array) return call(() => verifyBytes(data, anchor));
     throw argumentError("verifyJsonl takes a string or a Uint8Array");
   }
 
@@ -166,6 +166,17 @@ export function makeApi(wasm, host = {}) {
       const { read, written } = utf8.encodeInto(text.slice(i, end), buffer);
       verifier.feed(buffer.subarray(0, written));
       i += read;
+    }
+    return verifier.finish();
+  }
+
+  // Bytes cross 1 MiB at a time, so wasm memory stays small whatever the input's size (a
+  // wasm32 module has at most 4 GiB).
+  function verifyBytes(bytes, anchor) {
+    if (bytes.length <= TEXT_CHUNK) return wasm.verifyJsonlBytes(bytes, anchor, hasher);
+    const verifier = new wasm.JsonlVerifier(anchor, hasher);
+    for (let i = 0; i < bytes.length && !verifier.failed; i += TEXT_CHUNK) {
+      verifier.feed(bytes.subarray(i, i + TEXT_CHUNK));
     }
     return verifier.finish();
   }

@@ -87,6 +87,12 @@ test("a string is verified in chunks without splitting a character", () => {
   assert.equal(want.ok, true);
   assert.equal(want.count, 60);
   for (const [name, api] of Object.entries(APIS)) assert.deepEqual(api.verifyJsonl(text), want, name);
+  // Bytes over 1 MiB are fed in pieces: the same report as the whole buffer at once.
+  const damaged = bytes.slice();
+  damaged[2_000_000] ^= 1;
+  const whole = wasm.verifyJsonlBytes(damaged, undefined, undefined);
+  assert.equal(whole.ok, false);
+  for (const [name, api] of Object.entries(APIS)) assert.deepEqual(api.verifyJsonl(damaged), whole, name);
   const lone = `${text.slice(0, 1_000_000)}\ud800${text.slice(1_000_000)}`;
   const loneWant = inWasm.verifyJsonl(new TextEncoder().encode(lone));
   assert.equal(loneWant.ok, false);
