@@ -137,22 +137,38 @@ pub(crate) struct Member<'a> {
 /// A canonical text is I-JSON by construction: keys strictly increase (so none repeats),
 /// strings use no `\u` escape above U+001F (so no lone surrogate), and every number is the
 /// shortest ECMAScript form of a finite double (so nothing is lossy or out of range).
+#[cfg(test)]
 pub(crate) fn scan_canonical_object(text: &str) -> std::result::Result<Vec<Member<'_>>, usize> {
+    scan_recording(text, "").map(|(members, _)| members)
+}
+
+/// The offsets of a container's opening and closing bracket, in the scanned text.
+pub(crate) type Brackets = (u32, u32);
+
+/// [`scan_canonical_object`], also recording the brackets of every container inside the
+/// top-level member `record` (in the order they open), so that a later reader of that member
+/// can jump over containers without scanning them again.
+pub(crate) fn scan_recording<'a>(
+    text: &'a str,
+    record: &str,
+) -> std::result::Result<(Vec<Member<'a>>, Vec<Brackets>), usize> {
     let mut sc = Scanner {
         s: text.as_bytes(),
         text,
         pos: 0,
         escaped: false,
+        brackets: Vec::new(),
+        recording: false,
     };
     if sc.s.first() != Some(&b'{') {
         return Err(0);
     }
     let mut members = Vec::with_capacity(16);
-    sc.object(1, Some(&mut members))?;
+    sc.top_object(record, &mut members)?;
     if sc.pos != sc.s.len() {
         return Err(sc.pos);
     }
-    Ok(members)
+    Ok((members, sc.brackets))
 }
 
 struct Scanner<'a> {
@@ -161,12 +177,16 @@ struct Scanner<'a> {
     pos: usize,
     /// Whether the last string scanned held an escape.
     escaped: bool,
+    /// The recorded member's containers' brackets (see [`scan_recording`]).
+    brackets: Vec<Brackets>,
+    /// Whether the scan is inside the recorded member.
+    recording: bool,
 }
 
 impl<'a> Scanner<'a> {
     fn value(&mut self, depth: usize) -> std::result::Result<(), usize> {
         match self.s.get(self.pos) {
-            Some(b'{') => self.object(depth + 1, None),
+            Some(b'{') => self.object(depth + 1),
             Some(b'[') => self.array(depth + 1),
             Some(b'"') => self.string().map(|_| ()),
             Some(b't') => self.literal(b"true"),
@@ -186,11 +206,62 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn object(
+    /// The top-level object: its members are returned, and the member named `record` (if
+    /// any, and if it is a container) has its brackets recorded.
+    fn top_object(
         &mut self,
-        depth: usize,
-        mut members: Option<&mut Vec<Member<'a>>>,
+        record: &str,
+        members: &mut Vec<Member<'a>>,
     ) -> std::result::Result<(), usize> {
+        self.members(1, |sc, key, start, vstart| {
+            sc.recording = !record.is_empty() && key == record;
+            if sc.recording {
+                sc.brackets.reserve(64);
+            }
+            let r = sc.value(1);
+            sc.recording = false;
+            r?;
+            members.push(Member {
+                key,
+                value: &sc.text[vstart..sc.pos],
+                start,
+                end: sc.pos,
+            });
+            Ok(())
+        })
+    }
+
+    fn object(&mut self, depth: usize) -> std::result::Result<(), usize> {
+        let open = self.open();
+        self.members(depth, |sc, _, _, _| sc.value(depth))?;
+        self.close(open);
+        Ok(())
+    }
+
+    /// Notes an opening bracket at `self.pos` when recording; returns its slot.
+    #[inline]
+    fn open(&mut self) -> Option<usize> {
+        if !self.recording {
+            return None;
+        }
+        self.brackets.push((self.pos as u32, 0));
+        Some(self.brackets.len() - 1)
+    }
+
+    /// Notes the closing bracket just passed (at `self.pos - 1`) for the slot `open` returned.
+    #[inline]
+    fn close(&mut self, slot: Option<usize>) {
+        if let Some(entry) = slot.and_then(|i| self.brackets.get_mut(i)) {
+            entry.1 = (self.pos - 1) as u32;
+        }
+    }
+
+    /// Walks an object's members (keys strictly increasing), calling `value` for each with
+    /// the key, the key's offset and the value's offset; `self.pos` is after the `}`.
+    fn members<F>(&mut self, depth: usize, mut value: F) -> std::result::Result<(), usize>
+    where
+        F: FnMut(&mut Self, &'a str, usize, usize) -> std::result::Result<(), usize>,
+    {
         if depth > MAX_DEPTH {
             return Err(self.pos);
         }
@@ -223,15 +294,7 @@ impl<'a> Scanner<'a> {
             }
             self.pos += 1;
             let vstart = self.pos;
-            self.value(depth)?;
-            if let Some(m) = members.as_deref_mut() {
-                m.push(Member {
-                    key,
-                    value: &self.text[vstart..self.pos],
-                    start,
-                    end: self.pos,
-                });
-            }
+            value(self, key, start, vstart)?;
             match self.s.get(self.pos) {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
@@ -247,9 +310,11 @@ impl<'a> Scanner<'a> {
         if depth > MAX_DEPTH {
             return Err(self.pos);
         }
+        let open = self.open();
         self.pos += 1;
         if self.s.get(self.pos) == Some(&b']') {
             self.pos += 1;
+            self.close(open);
             return Ok(());
         }
         loop {
@@ -258,6 +323,7 @@ impl<'a> Scanner<'a> {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
+                    self.close(open);
                     return Ok(());
                 }
                 _ => return Err(self.pos),
@@ -413,6 +479,8 @@ pub fn is_canonical(text: &str) -> bool {
         text,
         pos: 0,
         escaped: false,
+        brackets: Vec::new(),
+        recording: false,
     };
     sc.value(0).is_ok() && sc.pos == sc.s.len()
 }

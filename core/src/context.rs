@@ -1,6 +1,7 @@
 //! The optional `context` of a pixel: the working context of the second seed (phase, tasks,
 //! dependencies, variables, recent outputs, notes, agent tier), with its schema checks.
 
+use crate::canonical::Brackets;
 use crate::error::{Error, Result};
 use crate::json::Value;
 
@@ -82,16 +83,19 @@ impl<'a> View<'a> for &'a Value {
 pub(crate) struct Lazy<'a> {
     /// The whole text the value is part of.
     all: &'a str,
-    /// For each `{` or `[` of `all`, the offset of its matching close (see [`closes`]).
-    close: &'a [u32],
+    /// Every container's brackets in the order they open, as offsets in a text in which `all`
+    /// starts at `base` (the canonical scan of a line records them; see [`brackets`]).
+    brackets: &'a [Brackets],
+    base: usize,
     start: usize,
     end: usize,
 }
 
-/// The matching close of every `{` and `[` of JSON text, indexed by the open's offset (other
-/// entries are 0), found in one pass; `None` when brackets do not balance.
-fn closes(b: &[u8]) -> Option<Vec<u32>> {
-    let mut close = vec![0u32; b.len()];
+/// The brackets of every container of JSON text, in the order they open, found in one pass;
+/// `None` when they do not balance. (Verification gets them from the canonical scan instead.)
+#[cfg(test)]
+fn brackets(b: &[u8]) -> Option<Vec<Brackets>> {
+    let mut out: Vec<Brackets> = Vec::with_capacity(32);
     let mut open: Vec<usize> = Vec::with_capacity(16);
     let mut i = 0;
     while let Some(&c) = b.get(i) {
@@ -100,13 +104,16 @@ fn closes(b: &[u8]) -> Option<Vec<u32>> {
                 i = string_end(b, i)?;
                 continue;
             }
-            b'{' | b'[' => open.push(i),
-            b'}' | b']' => close[open.pop()?] = u32::try_from(i).ok()?,
+            b'{' | b'[' => {
+                open.push(out.len());
+                out.push((u32::try_from(i).ok()?, 0));
+            }
+            b'}' | b']' => out[open.pop()?].1 = u32::try_from(i).ok()?,
             _ => {}
         }
         i += 1;
     }
-    open.is_empty().then_some(close)
+    open.is_empty().then_some(out)
 }
 
 impl<'a> Lazy<'a> {
@@ -124,7 +131,12 @@ impl<'a> Lazy<'a> {
         let b = self.all.as_bytes();
         match *b.get(pos)? {
             b'"' => string_end(b, pos),
-            b'{' | b'[' => Some(*self.close.get(pos)? as usize + 1).filter(|&e| e > pos + 1),
+            b'{' | b'[' => {
+                let at = u32::try_from(pos + self.base).ok()?;
+                let i = self.brackets.binary_search_by_key(&at, |b| b.0).ok()?;
+                let close = (self.brackets[i].1 as usize).checked_sub(self.base)?;
+                Some(close + 1).filter(|&e| e > pos + 1)
+            }
             _ => {
                 let mut i = pos;
                 while b.get(i).is_some_and(|c| !matches!(c, b',' | b']' | b'}')) {
@@ -390,17 +402,30 @@ pub fn validate_context(v: &Value) -> Result<()> {
 
 /// The context checks of a stored line's canonical `context` text: the borrowed fast path,
 /// and on any failure the full parse, so the error is exactly [`validate_context`]'s.
+#[cfg(test)]
 pub(crate) fn validate_context_text(text: &str) -> Result<()> {
-    if let Some(close) = closes(text.as_bytes()) {
-        let lazy = Lazy {
-            all: text,
-            close: &close,
-            start: 0,
-            end: text.len(),
-        };
-        if check_context(lazy).is_ok() {
-            return Ok(());
-        }
+    match brackets(text.as_bytes()) {
+        Some(b) => validate_context_indexed(text, &b, 0),
+        None => validate_context(&crate::json::parse(text)?),
+    }
+}
+
+/// [`validate_context_text`] with the brackets the canonical scan recorded (offsets in a text
+/// in which `text` starts at `base`).
+pub(crate) fn validate_context_indexed(
+    text: &str,
+    brackets: &[Brackets],
+    base: usize,
+) -> Result<()> {
+    let lazy = Lazy {
+        all: text,
+        brackets,
+        base,
+        start: 0,
+        end: text.len(),
+    };
+    if check_context(lazy).is_ok() {
+        return Ok(());
     }
     validate_context(&crate::json::parse(text)?)
 }
@@ -570,10 +595,11 @@ mod tests {
         for text in cases {
             let value = parse(text).unwrap();
             let canonical = crate::canonical::to_canonical(&value);
-            let close = closes(canonical.as_bytes()).expect(text);
+            let b = brackets(canonical.as_bytes()).expect(text);
             let lazy = Lazy {
                 all: &canonical,
-                close: &close,
+                brackets: &b,
+                base: 0,
                 start: 0,
                 end: canonical.len(),
             };
@@ -588,6 +614,23 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    /// The brackets the canonical scan records for a line's context are the context's own.
+    #[test]
+    fn recorded_brackets_are_the_contexts() {
+        let context = r#"{"phase":{"name":"[{","number":1},"tasks":[{"blocks":[],"id":"}","status":"s"}],"variables":{"a":[[{}]]}}"#;
+        let line = format!(r#"{{"a":[1,{{"b":[]}}],"context":{context},"z":{{"y":[]}}}}"#);
+        let (members, recorded) = crate::canonical::scan_recording(&line, "context").unwrap();
+        let base = line.find(context).unwrap();
+        assert_eq!(members[1].value, context);
+        let own: Vec<Brackets> = brackets(context.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|(o, c)| (o + base as u32, c + base as u32))
+            .collect();
+        assert_eq!(recorded, own);
+        assert!(validate_context_indexed(context, &recorded, base).is_ok());
     }
 
     fn check(text: &str) -> Result<()> {

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use crate::canonical::{self, scan_canonical_object, Member};
-use crate::context::{describe, validate_context, validate_context_text};
+use crate::canonical::{self, scan_recording, Brackets, Member};
+use crate::context::{describe, validate_context, validate_context_indexed};
 use crate::corridor::Corridor;
 use crate::error::{Error, Result};
 use crate::hash::{Digest, Hashing, PIXEL_DOMAIN, STATE_DOMAIN};
@@ -342,11 +342,11 @@ pub(crate) fn check_line(line: &str) -> Result<Checked<'_>> {
     if line.len() > MAX_DOCUMENT_BYTES {
         return Err(json::too_large(line.len()));
     }
-    let members = match scan_canonical_object(line) {
+    let (members, brackets) = match scan_recording(line, "context") {
         Ok(m) => m,
         Err(offset) => return Err(classify_non_canonical(line, offset)),
     };
-    check_members(members)
+    check_members(members, &brackets)
 }
 
 /// A line failed the canonical scan: find out why, with the full parser.
@@ -423,7 +423,7 @@ fn raw_text<'a>(raw: &'a str, key: &str) -> Result<std::borrow::Cow<'a, str>> {
     })
 }
 
-fn check_members(members: Vec<Member<'_>>) -> Result<Checked<'_>> {
+fn check_members<'a>(members: Vec<Member<'a>>, brackets: &[Brackets]) -> Result<Checked<'a>> {
     match members.iter().find(|m| m.key == "schema") {
         None => return Err(Error::schema("$.schema", "missing required key")),
         Some(m) => {
@@ -470,7 +470,8 @@ fn check_members(members: Vec<Member<'_>>) -> Result<Checked<'_>> {
         check_state_vector(&json::parse(raw(I_STATE_VECTOR))?)?;
     }
     if raw(I_CONTEXT) != "null" {
-        validate_context_text(raw(I_CONTEXT))?;
+        let m = &members[I_CONTEXT];
+        validate_context_indexed(m.value, brackets, m.end - m.value.len())?;
     }
 
     let hash = raw_digest(raw(I_HASH), "hash")?;
