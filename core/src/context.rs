@@ -91,31 +91,6 @@ pub(crate) struct Lazy<'a> {
     end: usize,
 }
 
-/// The brackets of every container of JSON text, in the order they open, found in one pass;
-/// `None` when they do not balance. (Verification gets them from the canonical scan instead.)
-#[cfg(test)]
-fn brackets(b: &[u8]) -> Option<Vec<Brackets>> {
-    let mut out: Vec<Brackets> = Vec::with_capacity(32);
-    let mut open: Vec<usize> = Vec::with_capacity(16);
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        match c {
-            b'"' => {
-                i = string_end(b, i)?;
-                continue;
-            }
-            b'{' | b'[' => {
-                open.push(out.len());
-                out.push((u32::try_from(i).ok()?, 0));
-            }
-            b'}' | b']' => out[open.pop()?].1 = u32::try_from(i).ok()?,
-            _ => {}
-        }
-        i += 1;
-    }
-    open.is_empty().then_some(out)
-}
-
 impl<'a> Lazy<'a> {
     fn text(self) -> &'a [u8] {
         &self.all.as_bytes()[self.start..self.end]
@@ -400,18 +375,10 @@ pub fn validate_context(v: &Value) -> Result<()> {
     check_context(v)
 }
 
-/// The context checks of a stored line's canonical `context` text: the borrowed fast path,
-/// and on any failure the full parse, so the error is exactly [`validate_context`]'s.
-#[cfg(test)]
-pub(crate) fn validate_context_text(text: &str) -> Result<()> {
-    match brackets(text.as_bytes()) {
-        Some(b) => validate_context_indexed(text, &b, 0),
-        None => validate_context(&crate::json::parse(text)?),
-    }
-}
-
-/// [`validate_context_text`] with the brackets the canonical scan recorded (offsets in a text
-/// in which `text` starts at `base`).
+/// The context checks of a stored line's canonical `context` text, given the brackets the
+/// canonical scan recorded (offsets in the line, in which `text` starts at `base`): the
+/// borrowed fast path, and on any failure the full parse, so the error is exactly
+/// [`validate_context`]'s.
 pub(crate) fn validate_context_indexed(
     text: &str,
     brackets: &[Brackets],
@@ -527,6 +494,38 @@ fn check_context<'a, V: View<'a>>(v: V) -> Result<()> {
 mod tests {
     use super::*;
     use crate::json::parse;
+
+    /// The brackets of every container of JSON text, in the order they open, found in one pass;
+    /// `None` when they do not balance: the test oracle for what the canonical scan records.
+    fn brackets(b: &[u8]) -> Option<Vec<Brackets>> {
+        let mut out: Vec<Brackets> = Vec::with_capacity(32);
+        let mut open: Vec<usize> = Vec::with_capacity(16);
+        let mut i = 0;
+        while let Some(&c) = b.get(i) {
+            match c {
+                b'"' => {
+                    i = string_end(b, i)?;
+                    continue;
+                }
+                b'{' | b'[' => {
+                    open.push(out.len());
+                    out.push((u32::try_from(i).ok()?, 0));
+                }
+                b'}' | b']' => out[open.pop()?].1 = u32::try_from(i).ok()?,
+                _ => {}
+            }
+            i += 1;
+        }
+        open.is_empty().then_some(out)
+    }
+
+    /// [`validate_context_indexed`] for a context text on its own.
+    fn validate_context_text(text: &str) -> Result<()> {
+        match brackets(text.as_bytes()) {
+            Some(b) => validate_context_indexed(text, &b, 0),
+            None => validate_context(&crate::json::parse(text)?),
+        }
+    }
 
     /// The borrowed fast path accepts exactly what the full path accepts.
     #[test]

@@ -129,11 +129,16 @@ impl Hashing<'_, '_> {
         };
         let mut preimage =
             Vec::with_capacity(domain.len() + parts.iter().map(|p| p.len()).sum::<usize>());
-        preimage.extend_from_slice(domain);
-        parts.iter().for_each(|p| preimage.extend_from_slice(p));
-        let end = preimage.len() as u32;
+        let end = push_preimage(&mut preimage, domain, parts);
         host_digests(hasher, &preimage, &[end])[0]
     }
+}
+
+/// Appends `domain` and `parts` (one preimage) to a batch; returns the batch's new end offset.
+pub(crate) fn push_preimage(batch: &mut Vec<u8>, domain: &[u8], parts: &[&[u8]]) -> u32 {
+    batch.extend_from_slice(domain);
+    parts.iter().for_each(|p| batch.extend_from_slice(p));
+    batch.len() as u32
 }
 
 /// The host's digests for a batch, or this library's when the host answered with the wrong

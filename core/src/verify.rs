@@ -2,7 +2,7 @@
 
 use crate::chain::Linker;
 use crate::error::Error;
-use crate::hash::{host_digests, BatchHasher, Digest, PIXEL_DOMAIN, STATE_DOMAIN};
+use crate::hash::{host_digests, push_preimage, BatchHasher, Digest, PIXEL_DOMAIN, STATE_DOMAIN};
 use crate::json::{self, MAX_DOCUMENT_BYTES};
 use crate::pixel::{check_line, Checked, Header, Pixel};
 
@@ -246,13 +246,15 @@ impl JsonlVerifier {
             None if self.jobs > 1 && block.len() >= self.tuning.parallel_min => {
                 self.block_parallel(block)
             }
-            None => {
-                for line in lines(block) {
-                    let result = verify_line(line);
-                    if !self.accept(result) {
-                        return;
-                    }
-                }
+            None => self.block_sequential(block),
+        }
+    }
+
+    fn block_sequential(&mut self, block: &[u8]) {
+        for line in lines(block) {
+            let result = verify_line(line);
+            if !self.accept(result) {
+                return;
             }
         }
     }
@@ -313,11 +315,11 @@ impl JsonlVerifier {
 
     #[cfg(target_arch = "wasm32")]
     fn block_parallel(&mut self, block: &[u8]) {
-        self.block(block, None)
+        self.block_sequential(block)
     }
 
     fn block_hashed_by(&mut self, block: &[u8], hasher: &mut BatchHasher<'_>) {
-        let mut pending: Vec<(Result<Checked<'_>, Error>, &str)> = Vec::new();
+        let mut pending: Vec<Result<Checked<'_>, Error>> = Vec::new();
         let batch = self.tuning.host_batch;
         let mut preimages: Vec<u8> = Vec::with_capacity(batch.min(block.len() * 2) + 1024);
         let mut ends: Vec<u32> = Vec::new();
@@ -328,33 +330,23 @@ impl JsonlVerifier {
             ends.clear();
             for line in all.by_ref() {
                 let checked = check_bytes(line);
-                let text = match &checked {
-                    Ok(c) => {
-                        // Only lines that passed the UTF-8 check get here.
-                        let text = std::str::from_utf8(line).unwrap_or_default();
-                        preimages.extend_from_slice(PIXEL_DOMAIN);
-                        c.pixel_preimage(text)
-                            .iter()
-                            .for_each(|p| preimages.extend_from_slice(p));
-                        ends.push(preimages.len() as u32);
-                        preimages.extend_from_slice(STATE_DOMAIN);
-                        c.state_preimage()
-                            .iter()
-                            .for_each(|p| preimages.extend_from_slice(p));
-                        ends.push(preimages.len() as u32);
-                        text
-                    }
-                    Err(_) => "",
-                };
+                if let Ok(c) = &checked {
+                    // check_bytes passed, so the line is UTF-8.
+                    let text = std::str::from_utf8(line).unwrap_or_default();
+                    let pixel = c.pixel_preimage(text);
+                    ends.push(push_preimage(&mut preimages, PIXEL_DOMAIN, &pixel));
+                    let state = c.state_preimage();
+                    ends.push(push_preimage(&mut preimages, STATE_DOMAIN, &state));
+                }
                 let stop = checked.is_err();
-                pending.push((checked, text));
+                pending.push(checked);
                 if stop || preimages.len() >= batch {
                     break;
                 }
             }
             let digests = host_digests(hasher, &preimages, &ends);
             let mut d = digests.iter();
-            for (checked, _) in pending.drain(..) {
+            for checked in pending.drain(..) {
                 let result = checked.and_then(|c| {
                     let (Some(&pixel), Some(&state)) = (d.next(), d.next()) else {
                         return Err(Error::argument("missing digest"));
